@@ -1,0 +1,201 @@
+package jwtaudit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Issuer issues signed tokens. It is safe for concurrent use; create one at
+// start-up and share it.
+type Issuer struct {
+	cfg  issuerConfig
+	key  *Key
+	head []byte // base64url(header) + ".": the same for every token
+}
+
+type issuerConfig struct {
+	sharedConfig
+	ttl          time.Duration
+	signingKeyID string
+}
+
+// defaultTTL is how long an issued token is valid unless WithTTL says
+// otherwise: short enough that a leaked token soon dies, long enough for a
+// session between refreshes.
+const defaultTTL = time.Hour
+
+func defaultIssuerConfig() issuerConfig {
+	return issuerConfig{
+		sharedConfig: sharedConfig{clock: time.Now, sink: DiscardAudit, typ: "JWT"},
+		ttl:          defaultTTL,
+	}
+}
+
+// NewIssuer returns an issuer configured by opts. It needs at least one key
+// that can sign ([WithKeys]); it signs with the one named by
+// [WithSigningKey], or else the first such key given. Every token gets the
+// header {"alg","kid","typ"}, with "typ" "JWT" unless [WithType] says
+// otherwise.
+func NewIssuer(opts ...IssuerOption) (*Issuer, error) {
+	cfg := defaultIssuerConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("jwtaudit: NewIssuer: nil option")
+		}
+		if err := o.applyIssuer(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.checkKeys(); err != nil {
+		return nil, err
+	}
+	key, err := cfg.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	header := appendHeader(nil, key, cfg.typ)
+	head := b64.AppendEncode(nil, header)
+	return &Issuer{cfg: cfg, key: key, head: append(head, '.')}, nil
+}
+
+func (c *issuerConfig) signingKey() (*Key, error) {
+	for _, k := range c.keys {
+		if c.signingKeyID == "" && k.CanSign() {
+			return k, nil
+		}
+		if c.signingKeyID != "" && k.id == c.signingKeyID {
+			if !k.CanSign() {
+				return nil, fmt.Errorf("jwtaudit: signing key %q has no private part", k.id)
+			}
+			return k, nil
+		}
+	}
+	if c.signingKeyID != "" {
+		return nil, fmt.Errorf("jwtaudit: no key has the signing key id %q", c.signingKeyID)
+	}
+	return nil, errors.New("jwtaudit: NewIssuer needs a key that can sign (WithKeys)")
+}
+
+// Key returns the key the issuer signs with.
+func (is *Issuer) Key() *Key { return is.key }
+
+// Issue signs claims into a compact JWS and records one audit event.
+//
+// It stamps what the caller leaves unset: "iat" from the clock, "exp" as
+// "iat" plus the TTL, a random 128-bit "jti", "iss" from [WithIssuer] and
+// "aud" from [WithAudience]. A subject is required. Claims that contradict
+// each other ("exp" not after "iat", "nbf" after "exp"), an "iss" other than
+// the configured one, and private claims named like registered ones are
+// refused with [ErrInvalidClaims]. A signer failure is [ErrSigning]. If the
+// event cannot be recorded, Issue returns [ErrAudit] and no token.
+func (is *Issuer) Issue(ctx context.Context, claims Claims) (string, error) {
+	start := is.cfg.clock()
+	ev := Event{Time: start, Op: OpIssue, Algorithm: is.key.alg, KeyID: is.key.id, Verified: true}
+	token, err := is.issue(start, claims, &ev)
+	return is.finish(ctx, &ev, start, token, err)
+}
+
+func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
+	err := is.complete(now, &c)
+	ev.Issuer, ev.Subject, ev.Audience, ev.ID, ev.ExpiresAt = c.Issuer, c.Subject, c.Audience, c.ID, c.ExpiresAt
+	if err != nil {
+		return "", err
+	}
+
+	scratch := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(scratch)
+	payload, err := appendClaims((*scratch)[:0], &c)
+	if err != nil {
+		return "", failWrap(ReasonInvalidClaims, err, "")
+	}
+	*scratch = payload
+
+	// Size the token exactly so it is built in one allocation.
+	out := make([]byte, 0, len(is.head)+b64.EncodedLen(len(payload))+1+b64.EncodedLen(is.key.sigLen))
+	out = append(out, is.head...)
+	out = b64.AppendEncode(out, payload)
+	sig, err := is.sign(out)
+	if err != nil {
+		return "", failWrap(ReasonSigning, err, fmt.Sprintf("key %q", is.key.id))
+	}
+	out = append(out, '.')
+	out = b64.AppendEncode(out, sig)
+	sum := sha256.Sum256(out)
+	ev.Fingerprint = Fingerprint(sum[:16])
+	return string(out), nil
+}
+
+// complete fills in the claims the issuer stamps and refuses contradictions.
+func (is *Issuer) complete(now time.Time, c *Claims) error {
+	if is.cfg.issuer != "" {
+		if c.Issuer != "" && c.Issuer != is.cfg.issuer {
+			return fail(ReasonInvalidClaims, "iss %q is not this issuer's %q", c.Issuer, is.cfg.issuer)
+		}
+		c.Issuer = is.cfg.issuer
+	}
+	if len(c.Audience) == 0 {
+		c.Audience = is.cfg.audience
+	}
+	if c.IssuedAt.IsZero() {
+		c.IssuedAt = now.Truncate(time.Second)
+	}
+	if c.ExpiresAt.IsZero() {
+		c.ExpiresAt = c.IssuedAt.Add(is.cfg.ttl)
+	}
+	if c.ID == "" {
+		c.ID = rand.Text() // 26 base32 characters: 130 random bits
+	}
+	switch {
+	case c.Subject == "":
+		return fail(ReasonInvalidClaims, "empty subject")
+	case c.ExpiresAt.Unix() <= c.IssuedAt.Unix():
+		return fail(ReasonInvalidClaims, "exp %s is not after iat %s", rfc3339(c.ExpiresAt), rfc3339(c.IssuedAt))
+	case !c.NotBefore.IsZero() && c.NotBefore.Unix() >= c.ExpiresAt.Unix():
+		return fail(ReasonInvalidClaims, "nbf %s is not before exp %s", rfc3339(c.NotBefore), rfc3339(c.ExpiresAt))
+	case c.ExpiresAt.Unix() > maxNumericDate || c.IssuedAt.Unix() < 0 || (!c.NotBefore.IsZero() && c.NotBefore.Unix() < 0):
+		return fail(ReasonInvalidClaims, "a date is outside the years 1970 to 9999")
+	}
+	for _, a := range c.Audience {
+		if a == "" {
+			return fail(ReasonInvalidClaims, "empty audience")
+		}
+	}
+	return nil
+}
+
+// sign calls the key's signer, turning a panic in a caller's crypto.Signer
+// into an error so that the call still ends with its one event.
+func (is *Issuer) sign(input []byte) (sig []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sig, err = nil, errors.New("signer panicked")
+		}
+	}()
+	return is.key.sign(input)
+}
+
+// finish records the event of one Issue call and decides what it returns.
+func (is *Issuer) finish(ctx context.Context, ev *Event, start time.Time, token string, err error) (string, error) {
+	ev.Reason = ReasonOf(err)
+	ev.Outcome = outcomeOf(ev.Reason)
+	if err != nil {
+		ev.Detail = err.Error()
+	}
+	ev.Duration = is.cfg.clock().Sub(start)
+	ev.Attrs = is.cfg.contextAttrsOf(ctx)
+	if aerr := is.cfg.sink.Record(ctx, *ev); aerr != nil {
+		return "", failWrap(ReasonAudit, aerr, "event not recorded, so no token is issued")
+	}
+	return token, err
+}
+
+// scratchPool holds buffers for encoding claims, which are copied into the
+// token and never outlive an Issue call.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

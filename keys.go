@@ -1,0 +1,235 @@
+package jwtaudit
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+)
+
+// minRSABits is the smallest RSA modulus accepted (NIST SP 800-131A, and the
+// minimum RFC 7518 §3.3 asks for).
+const minRSABits = 2048
+
+// Key is a signing or verification key: an id (the "kid" header), the one
+// algorithm it is used with, and its material. Create it once with [NewKey]
+// and pass it, through [WithKeys], to both [NewIssuer] and [NewVerifier]: the
+// issuer signs with the private part, the verifier checks with the public
+// part. A Key is immutable and safe for concurrent use.
+//
+// A Key never prints its material: its String, GoString and LogValue methods
+// show only the id and the algorithm.
+type Key struct {
+	id     string
+	alg    Algorithm
+	signer any // []byte secret or crypto.Signer; nil for a public key
+	public any // []byte secret, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	sigLen int // length of a raw signature, to size the issued token exactly
+}
+
+// NewKey binds key material to an id and an algorithm, and refuses weak or
+// mismatched material. The material is one of:
+//
+//   - []byte: an HMAC secret for HS256/384/512, at least as long as the hash
+//     output (RFC 7518 §3.2); the bytes are copied.
+//   - *rsa.PrivateKey or *rsa.PublicKey for RS* and PS*, 2048 bits or more.
+//   - *ecdsa.PrivateKey or *ecdsa.PublicKey for ES256 (P-256), ES384 (P-384)
+//     and ES512 (P-521).
+//   - ed25519.PrivateKey or ed25519.PublicKey for EdDSA.
+//   - any other crypto.Signer whose Public key fits the algorithm, so that
+//     a key held in a KMS or an HSM can sign.
+//
+// An empty id is replaced by the key's RFC 7638 thumbprint (SHA-256,
+// base64url) for public-key algorithms; an HMAC key must be given an id,
+// since a thumbprint of a secret would publish a hash of it in every token.
+func NewKey(id string, alg Algorithm, material any) (*Key, error) {
+	info, ok := algorithms[alg]
+	if !ok {
+		return nil, fmt.Errorf("jwtaudit: key %q: unsupported algorithm %q", id, alg)
+	}
+	if material == nil {
+		return nil, fmt.Errorf("jwtaudit: key %q: no key material", id)
+	}
+	k := &Key{id: id, alg: alg}
+	var err error
+	switch info.family {
+	case familyHMAC:
+		err = k.setSecret(info, material)
+	case familyRSA:
+		err = k.setRSA(material)
+	case familyECDSA:
+		err = k.setECDSA(info, material)
+	case familyEdDSA:
+		err = k.setEd25519(material)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jwtaudit: key %q (%s): %w", id, alg, err)
+	}
+	if k.id == "" {
+		if info.family == familyHMAC {
+			return nil, fmt.Errorf("jwtaudit: an %s key needs an explicit id", alg)
+		}
+		if k.id, err = thumbprint(k.public); err != nil {
+			return nil, fmt.Errorf("jwtaudit: key (%s): computing its thumbprint: %w", alg, err)
+		}
+	}
+	return k, nil
+}
+
+func (k *Key) setSecret(info algorithmInfo, material any) error {
+	secret, ok := material.([]byte)
+	if !ok {
+		return fmt.Errorf("material of type %T does not fit an HMAC algorithm: a []byte secret is required", material)
+	}
+	if min := info.hash.Size(); len(secret) < min {
+		return fmt.Errorf("secret is %d bytes; at least %d are required (RFC 7518 §3.2)", len(secret), min)
+	}
+	// A PEM block as an HMAC secret is the classic RS256-to-HS256 confusion
+	// set up by the service itself: refuse it outright.
+	if bytes.HasPrefix(bytes.TrimSpace(secret), []byte("-----BEGIN")) {
+		return errors.New("secret is a PEM block; an HMAC secret must be random bytes, never a public or private key")
+	}
+	secret = bytes.Clone(secret)
+	k.signer, k.public, k.sigLen = secret, secret, info.hash.Size()
+	return nil
+}
+
+func (k *Key) setRSA(material any) error {
+	var pub *rsa.PublicKey
+	switch m := material.(type) {
+	case *rsa.PublicKey:
+		pub = m
+	case crypto.Signer: // *rsa.PrivateKey is one, and a KMS-held key too
+		p, ok := m.Public().(*rsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("signer with a %T public key does not fit an RSA algorithm", m.Public())
+		}
+		pub, k.signer = p, m
+	default:
+		return fmt.Errorf("material of type %T does not fit an RSA algorithm", material)
+	}
+	if pub == nil || pub.N == nil {
+		return errors.New("RSA key is empty")
+	}
+	if bits := pub.N.BitLen(); bits < minRSABits {
+		return fmt.Errorf("RSA key is %d bits; at least %d are required", bits, minRSABits)
+	}
+	k.public, k.sigLen = pub, pub.Size()
+	return nil
+}
+
+func (k *Key) setECDSA(info algorithmInfo, material any) error {
+	var pub *ecdsa.PublicKey
+	switch m := material.(type) {
+	case *ecdsa.PublicKey:
+		pub = m
+	case crypto.Signer:
+		p, ok := m.Public().(*ecdsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("signer with a %T public key does not fit an ECDSA algorithm", m.Public())
+		}
+		pub, k.signer = p, m
+	default:
+		return fmt.Errorf("material of type %T does not fit an ECDSA algorithm", material)
+	}
+	if pub == nil || pub.Curve == nil {
+		return errors.New("ECDSA key is empty")
+	}
+	if pub.Curve != info.curve {
+		return fmt.Errorf("ECDSA key is on %s; %s requires %s (RFC 7518 §3.4)",
+			pub.Curve.Params().Name, k.alg, info.curve.Params().Name)
+	}
+	k.public, k.sigLen = pub, 2*((info.curve.Params().BitSize+7)/8)
+	return nil
+}
+
+func (k *Key) setEd25519(material any) error {
+	var pub ed25519.PublicKey
+	switch m := material.(type) {
+	case ed25519.PublicKey:
+		if len(m) != ed25519.PublicKeySize {
+			return fmt.Errorf("Ed25519 public key is %d bytes; %d are required", len(m), ed25519.PublicKeySize)
+		}
+		pub = m
+	case ed25519.PrivateKey:
+		if len(m) != ed25519.PrivateKeySize {
+			return fmt.Errorf("Ed25519 private key is %d bytes; %d are required", len(m), ed25519.PrivateKeySize)
+		}
+		pub, k.signer = m.Public().(ed25519.PublicKey), m
+	case crypto.Signer:
+		p, ok := m.Public().(ed25519.PublicKey)
+		if !ok {
+			return fmt.Errorf("signer with a %T public key does not fit EdDSA", m.Public())
+		}
+		pub, k.signer = p, m
+	default:
+		return fmt.Errorf("material of type %T does not fit EdDSA", material)
+	}
+	k.public, k.sigLen = pub, ed25519.SignatureSize
+	return nil
+}
+
+// thumbprint returns the RFC 7638 SHA-256 thumbprint of a public key,
+// base64url encoded without padding.
+func thumbprint(public any) (string, error) {
+	jk, err := jwk.Import(public)
+	if err != nil {
+		return "", err
+	}
+	sum, err := jk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sum), nil
+}
+
+// ID returns the key id, written to and matched against the "kid" header.
+func (k *Key) ID() string { return k.id }
+
+// Algorithm returns the one algorithm the key is used with.
+func (k *Key) Algorithm() Algorithm { return k.alg }
+
+// CanSign reports whether the key holds a private part (or a secret), so
+// that an [Issuer] can sign with it.
+func (k *Key) CanSign() bool { return k.signer != nil }
+
+// Public returns the public key for RSA, ECDSA and EdDSA keys
+// (*rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey), and nil for an HMAC
+// key, whose secret has no public part.
+func (k *Key) Public() crypto.PublicKey {
+	if algorithms[k.alg].family == familyHMAC {
+		return nil
+	}
+	return k.public
+}
+
+// String describes the key by id and algorithm, never its material.
+func (k *Key) String() string { return fmt.Sprintf("jwtaudit.Key{kid=%q alg=%s}", k.id, k.alg) }
+
+// GoString is String, so that %#v cannot print the material either.
+func (k *Key) GoString() string { return k.String() }
+
+// LogValue logs the key as its id and algorithm only.
+func (k *Key) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kid", k.id), slog.String("alg", string(k.alg)))
+}
+
+// sign returns the raw signature of input. The private material goes to jwx
+// as a plain Go key (or the caller's crypto.Signer), never as a jwk.Key,
+// which jwx would convert back on every call.
+func (k *Key) sign(input []byte) ([]byte, error) {
+	return jwsbb.Sign(k.signer, string(k.alg), input, nil)
+}
+
+// verify checks a raw signature over input with the key's own algorithm.
+func (k *Key) verify(input, signature []byte) error {
+	return jwsbb.Verify(k.public, string(k.alg), input, signature)
+}

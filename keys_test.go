@@ -1,0 +1,122 @@
+package jwtaudit
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestNewKeyRefuses(t *testing.T) {
+	rsaKey := loadPrivate(t, "rsa2048.pem").(*rsa.PrivateKey)
+	rsaWeak := loadPrivate(t, "rsa1024.pem").(*rsa.PrivateKey)
+	p256 := loadPrivate(t, "p256.pem").(*ecdsa.PrivateKey)
+	p384 := loadPrivate(t, "p384.pem").(*ecdsa.PrivateKey)
+	der, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+	rsaPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+
+	for _, tc := range []struct {
+		name     string
+		kid      string
+		alg      Algorithm
+		material any
+		want     string
+	}{
+		{"none", "k", "none", testSecret, "unsupported algorithm"},
+		{"lower-case alg", "k", "hs256", testSecret, "unsupported algorithm"},
+		{"nil material", "k", HS256, nil, "no key material"},
+		{"short HS256 secret", "k", HS256, testSecret[:31], "at least 32"},
+		{"short HS384 secret", "k", HS384, testSecret[:47], "at least 48"},
+		{"short HS512 secret", "k", HS512, testSecret[:63], "at least 64"},
+		{"PEM as HMAC secret", "k", HS256, rsaPEM, "PEM block"},
+		{"HMAC without id", "", HS256, testSecret, "explicit id"},
+		{"string secret", "k", HS256, string(testSecret), "[]byte secret is required"},
+		{"RSA 1024", "k", RS256, rsaWeak, "1024 bits"},
+		{"RSA 1024 public", "k", PS256, &rsaWeak.PublicKey, "1024 bits"},
+		{"RSA key for HS256", "k", HS256, rsaKey, "does not fit an HMAC"},
+		{"RSA public key for HS256", "k", HS256, &rsaKey.PublicKey, "does not fit an HMAC"},
+		{"EC key for RS256", "k", RS256, p256, "does not fit an RSA"},
+		{"P-384 for ES256", "k", ES256, p384, "requires P-256"},
+		{"P-256 for ES512", "k", ES512, &p256.PublicKey, "requires P-521"},
+		{"RSA for ES256", "k", ES256, rsaKey, "does not fit an ECDSA"},
+		{"secret for EdDSA", "k", EdDSA, testSecret, "does not fit EdDSA"},
+		{"short Ed25519", "k", EdDSA, ed25519.PublicKey(testSecret[:16]), "16 bytes"},
+		{"Ed25519 for ES256", "k", ES256, testEd25519, "does not fit an ECDSA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := NewKey(tc.kid, tc.alg, tc.material)
+			if err == nil {
+				t.Fatalf("NewKey accepted it: %v", k)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %q, want it to mention %q", err, tc.want)
+			}
+			noteError(err)
+		})
+	}
+}
+
+func TestKeyParts(t *testing.T) {
+	rsaKey := loadPrivate(t, "rsa2048.pem").(*rsa.PrivateKey)
+	for _, tc := range []struct {
+		name     string
+		alg      Algorithm
+		material any
+		canSign  bool
+		public   bool
+	}{
+		{"secret", HS256, testSecret, true, false},
+		{"RSA private", RS256, rsaKey, true, true},
+		{"RSA public", PS384, &rsaKey.PublicKey, false, true},
+		{"Ed25519 private", EdDSA, testEd25519, true, true},
+		{"Ed25519 public", EdDSA, testEd25519.Public(), false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := mustKey(t, "k", tc.alg, tc.material)
+			if k.CanSign() != tc.canSign || (k.Public() != nil) != tc.public {
+				t.Errorf("CanSign %v Public %v", k.CanSign(), k.Public())
+			}
+		})
+	}
+}
+
+func TestKeyIDDefaultsToThumbprint(t *testing.T) {
+	// RFC 7638 §3.1 gives the thumbprint of its example RSA key; an
+	// Ed25519 key from RFC 8037 §A.3 has a published thumbprint too.
+	pub := ed25519.PublicKey(mustB64(t, "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"))
+	k := mustKey(t, "", EdDSA, pub)
+	if want := "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"; k.ID() != want {
+		t.Errorf("kid = %q, want the RFC 8037 thumbprint %q", k.ID(), want)
+	}
+}
+
+func mustB64(tb testing.TB, s string) []byte {
+	tb.Helper()
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestKeyNeverPrintsMaterial checks every way a key can be formatted.
+func TestKeyNeverPrintsMaterial(t *testing.T) {
+	k := mustKey(t, "k1", HS256, testSecret)
+	var sb strings.Builder
+	logger := slog.New(slog.NewTextHandler(&sb, nil))
+	logger.Info("key", "key", k)
+	out := []string{fmt.Sprint(k), fmt.Sprintf("%v %+v %#v %s", k, k, k, k), sb.String()}
+	for _, s := range out {
+		if strings.Contains(s, string(testSecret)) || strings.Contains(s, fmt.Sprint(testSecret[:8])) {
+			t.Errorf("key printed its secret: %s", s)
+		}
+		if !strings.Contains(s, "k1") {
+			t.Errorf("key printed without its id: %s", s)
+		}
+	}
+}

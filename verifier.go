@@ -1,0 +1,325 @@
+package jwtaudit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Verifier verifies tokens. It is safe for concurrent use; create one at
+// start-up and share it.
+type Verifier struct {
+	cfg     verifierConfig
+	keys    map[string]*Key
+	onlyKey *Key // the key, when exactly one is configured: used when "kid" is absent
+}
+
+type verifierConfig struct {
+	sharedConfig
+	leeway             time.Duration
+	maxAge             time.Duration
+	maxSize            int
+	subject            string
+	requiredRegistered []string
+	requiredPrivate    []string
+	validators         []Validator
+	expiryOptional     bool
+}
+
+// defaultMaxTokenSize bounds the input Verify looks at. Real tokens are a
+// few hundred bytes to a few KiB; HTTP servers commonly cap a header at 8 KiB.
+const defaultMaxTokenSize = 8 << 10
+
+func defaultVerifierConfig() verifierConfig {
+	return verifierConfig{
+		sharedConfig: sharedConfig{clock: time.Now, sink: DiscardAudit},
+		maxSize:      defaultMaxTokenSize,
+	}
+}
+
+// NewVerifier returns a verifier configured by opts. It needs at least one
+// key ([WithKeys]); a key that can sign is used for its public part only.
+func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
+	cfg := defaultVerifierConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("jwtaudit: NewVerifier: nil option")
+		}
+		if err := o.applyVerifier(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if len(cfg.keys) == 0 {
+		return nil, errors.New("jwtaudit: NewVerifier needs at least one key (WithKeys)")
+	}
+	if err := cfg.checkKeys(); err != nil {
+		return nil, err
+	}
+	v := &Verifier{cfg: cfg, keys: make(map[string]*Key, len(cfg.keys))}
+	for _, k := range cfg.keys {
+		v.keys[k.id] = k
+	}
+	if len(cfg.keys) == 1 {
+		v.onlyKey = cfg.keys[0]
+	}
+	return v, nil
+}
+
+// Verify checks a compact token and records one audit event. It returns the
+// token only if every check passes; otherwise a nil token and an error whose
+// [Reason] says why. [ErrExpired] is told apart from every other rejection.
+//
+// The checks run in this order and stop at the first failure: size
+// ([ErrTooLarge]); compact form, strict base64url and JSON ([ErrMalformed]);
+// the header's "alg" allowed ([ErrAlgorithm]); the key selected by "kid"
+// ([ErrUnknownKey]) and "alg" equal to that key's algorithm ([ErrAlgorithm]);
+// the signature ([ErrSignature]); then the claims: "typ" ([ErrType]),
+// "exp" ([ErrExpired], [ErrMissingClaim]), "nbf" ([ErrNotYetValid]), "iat"
+// ([ErrIssuedInFuture]), "iss" ([ErrIssuer]), "aud" ([ErrAudience]), "sub"
+// ([ErrSubject]), required claims ([ErrMissingClaim]), maximum age
+// ([ErrTooOld]), and the validators, in the order they were added.
+//
+// If the event cannot be recorded, Verify returns [ErrAudit] and no token,
+// even for a valid one.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
+	start := v.cfg.clock()
+	ev := Event{Time: start, Op: OpVerify}
+	tok, err := v.verify(ctx, start, token, &ev)
+	return v.finish(ctx, &ev, start, tok, err)
+}
+
+func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Event) (*Token, error) {
+	if len(raw) > v.cfg.maxSize {
+		return nil, fail(ReasonTooLarge, "%d bytes, the limit is %d", len(raw), v.cfg.maxSize)
+	}
+	ev.Fingerprint = FingerprintOf(raw)
+	parts, err := splitCompact(raw)
+	if err != nil {
+		return nil, failWrap(ReasonMalformed, err, "")
+	}
+	header, err := decodeHeader(parts.header)
+	if err != nil {
+		return nil, failWrap(ReasonMalformed, err, "header")
+	}
+	ev.Algorithm, ev.KeyID = Algorithm(clip(string(header.Algorithm))), clip(header.KeyID)
+
+	if !v.cfg.allows(header.Algorithm) {
+		return nil, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(header.Algorithm)))
+	}
+	key, err := v.key(header.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	ev.KeyID = key.id
+	if header.Algorithm != key.alg {
+		return nil, fail(ReasonAlgorithm, "alg %s does not match key %q, which is %s", header.Algorithm, key.id, key.alg)
+	}
+	if err := key.verify(parts.signingInput, parts.signature); err != nil {
+		// The claims are read for the record only, marked unverified.
+		if c, _, err := decodeClaims(parts.payload, nil); err == nil {
+			ev.setClaims(&c)
+		}
+		return nil, fail(ReasonSignature, "signature does not verify with key %q", key.id)
+	}
+
+	claims, found, err := decodeClaims(parts.payload, v.cfg.requiredPrivate)
+	if err != nil {
+		return nil, failWrap(ReasonMalformed, err, "claims")
+	}
+	ev.setClaims(&claims)
+	if err := v.checkClaims(now, &header, &claims, found); err != nil {
+		return nil, err
+	}
+	tok := &Token{Header: header, Claims: claims, Fingerprint: ev.Fingerprint, payload: parts.payload}
+	if err := v.runValidators(ctx, tok); err != nil {
+		return nil, err
+	}
+	ev.Verified = true
+	return tok, nil
+}
+
+// key selects the verification key by "kid". A token without "kid" is
+// accepted only when a single key is configured, so that there is never a
+// choice to make from anything the token says.
+func (v *Verifier) key(kid string) (*Key, error) {
+	if kid == "" {
+		if v.onlyKey != nil {
+			return v.onlyKey, nil
+		}
+		return nil, fail(ReasonUnknownKey, "no kid, and several keys are configured")
+	}
+	if k, ok := v.keys[kid]; ok {
+		return k, nil
+	}
+	return nil, fail(ReasonUnknownKey, "kid %q", clip(kid))
+}
+
+// checkClaims runs the claim checks, in the documented order.
+func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64) error {
+	cfg := &v.cfg
+	if cfg.typ != "" && !sameType(h.Type, cfg.typ) {
+		return fail(ReasonType, "typ %q, expected %q", clip(h.Type), cfg.typ)
+	}
+	switch {
+	case c.ExpiresAt.IsZero():
+		if !cfg.expiryOptional {
+			return fail(ReasonMissingClaim, "no exp")
+		}
+	case !now.Before(c.ExpiresAt.Add(cfg.leeway)):
+		return fail(ReasonExpired, "expired at %s", rfc3339(c.ExpiresAt))
+	}
+	if !c.NotBefore.IsZero() && now.Add(cfg.leeway).Before(c.NotBefore) {
+		return fail(ReasonNotYetValid, "not valid before %s", rfc3339(c.NotBefore))
+	}
+	if !c.IssuedAt.IsZero() && now.Add(cfg.leeway).Before(c.IssuedAt) {
+		return fail(ReasonIssuedInFuture, "issued at %s", rfc3339(c.IssuedAt))
+	}
+	if cfg.issuer != "" && c.Issuer != cfg.issuer {
+		return fail(ReasonIssuer, "iss %q, expected %q", clip(c.Issuer), cfg.issuer)
+	}
+	if err := v.checkAudience(c.Audience); err != nil {
+		return err
+	}
+	if cfg.subject != "" && c.Subject != cfg.subject {
+		return fail(ReasonSubject, "sub %q, expected %q", clip(c.Subject), cfg.subject)
+	}
+	for _, name := range cfg.requiredRegistered {
+		if !hasRegistered(c, name) {
+			return fail(ReasonMissingClaim, "no %s", name)
+		}
+	}
+	for i, name := range cfg.requiredPrivate {
+		if found&(1<<i) == 0 {
+			return fail(ReasonMissingClaim, "no %s", name)
+		}
+	}
+	if cfg.maxAge > 0 {
+		if c.IssuedAt.IsZero() {
+			return fail(ReasonMissingClaim, "no iat, which the maximum age needs")
+		}
+		if age := now.Sub(c.IssuedAt); age > cfg.maxAge+cfg.leeway {
+			return fail(ReasonTooOld, "issued %s ago, the maximum age is %s", age.Round(time.Second), cfg.maxAge)
+		}
+	}
+	return nil
+}
+
+func (v *Verifier) checkAudience(aud []string) error {
+	expected := v.cfg.audience
+	if len(expected) == 0 {
+		if len(aud) > 0 {
+			return fail(ReasonAudience, "aud %q, and this verifier expects no audience", clip(aud[0]))
+		}
+		return nil
+	}
+	for _, a := range aud {
+		for _, e := range expected {
+			if a == e {
+				return nil
+			}
+		}
+	}
+	if len(aud) == 0 {
+		return fail(ReasonAudience, "no aud, expected one of %q", expected)
+	}
+	return fail(ReasonAudience, "aud %q is not one of %q", clip(aud[0]), expected)
+}
+
+// hasRegistered reports whether a registered claim is present and not empty.
+func hasRegistered(c *Claims, name string) bool {
+	switch name {
+	case "iss":
+		return c.Issuer != ""
+	case "sub":
+		return c.Subject != ""
+	case "aud":
+		return len(c.Audience) > 0
+	case "exp":
+		return !c.ExpiresAt.IsZero()
+	case "nbf":
+		return !c.NotBefore.IsZero()
+	case "iat":
+		return !c.IssuedAt.IsZero()
+	case "jti":
+		return c.ID != ""
+	}
+	return false
+}
+
+// sameType compares "typ" values as RFC 7515 §4.1.9 asks: media types are
+// case-insensitive, and "application/" may be left out.
+func sameType(got, want string) bool {
+	trim := func(s string) string {
+		if len(s) > len("application/") && strings.EqualFold(s[:len("application/")], "application/") {
+			return s[len("application/"):]
+		}
+		return s
+	}
+	return strings.EqualFold(trim(got), trim(want))
+}
+
+// runValidators calls the caller's validators in order. A panic is
+// recovered so that the call still ends with its one event.
+func (v *Verifier) runValidators(ctx context.Context, tok *Token) (err error) {
+	if len(v.cfg.validators) == 0 {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fail(ReasonInternal, "a validator panicked")
+		}
+	}()
+	for i, validate := range v.cfg.validators {
+		if verr := validate(ctx, tok); verr != nil {
+			if r, ok := reasonIn(verr); ok {
+				return failWrap(r, verr, fmt.Sprintf("validator %d", i))
+			}
+			return failWrap(ReasonRejected, verr, fmt.Sprintf("validator %d", i))
+		}
+	}
+	return nil
+}
+
+// finish records the event of one Verify call and decides what it returns.
+func (v *Verifier) finish(ctx context.Context, ev *Event, start time.Time, tok *Token, err error) (*Token, error) {
+	ev.Reason = ReasonOf(err)
+	ev.Outcome = outcomeOf(ev.Reason)
+	if err != nil {
+		ev.Detail = err.Error()
+	}
+	ev.Duration = v.cfg.clock().Sub(start)
+	ev.Attrs = v.cfg.contextAttrsOf(ctx)
+	if aerr := v.cfg.sink.Record(ctx, *ev); aerr != nil {
+		return nil, failWrap(ReasonAudit, aerr, "event not recorded, so the token is refused")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// setClaims copies the claims of a token under verification into its event.
+// They are clipped: until every check passes they are only what the token
+// says, and could come from anyone.
+func (e *Event) setClaims(c *Claims) {
+	e.Issuer, e.Subject, e.ID, e.ExpiresAt = clip(c.Issuer), clip(c.Subject), clip(c.ID), c.ExpiresAt
+	e.Audience = c.Audience
+	if len(e.Audience) > maxUnverifiedAudiences {
+		e.Audience = e.Audience[:maxUnverifiedAudiences]
+	}
+	copied := false
+	for i, a := range e.Audience {
+		if len(a) > maxUnverifiedLen {
+			if !copied {
+				e.Audience, copied = slices.Clone(e.Audience), true
+			}
+			e.Audience[i] = clip(a)
+		}
+	}
+}
+
+// maxUnverifiedAudiences bounds the "aud" values copied into an event.
+const maxUnverifiedAudiences = 8
