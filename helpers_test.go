@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -149,4 +150,12 @@ func forge(tb testing.TB, key *Key, header, payload string) string {
 	raw := input + "." + b64.EncodeToString(sig)
 	trackToken(raw)
 	return raw
+}
+
+// countingSink counts events, for tests that make too many to keep.
+type countingSink struct{ n atomic.Int64 }
+
+func (c *countingSink) Record(context.Context, Event) error {
+	c.n.Add(1)
+	return nil
 }
