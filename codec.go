@@ -10,13 +10,21 @@ import (
 	"unicode/utf8"
 )
 
+// rawHeader is a protected header as read, its values still bytes: the
+// verifier matches them against its keys and configuration without
+// allocating, and makes strings only of what it keeps.
+type rawHeader struct {
+	alg, kid, typ, cty []byte
+	hasKid, hasTyp     bool
+}
+
 // decodeHeader reads a protected header strictly. It refuses what this
 // verifier cannot honour: "crit" (RFC 7515 §4.1.11 makes unknown extensions
 // fatal), "b64" (RFC 7797 unencoded payloads), and "enc" or "zip" (a JWE).
 // Members that would name another key ("jwk", "jku", "x5u", "x5c") are
 // skipped unread: the key comes from the configuration alone.
-func decodeHeader(data []byte) (Header, error) {
-	var h Header
+func decodeHeader(data []byte) (rawHeader, error) {
+	var h rawHeader
 	var seen [4]bool // alg kid typ cty
 	r := jsonReader{data: data}
 	if err := r.beginObject(); err != nil {
@@ -30,16 +38,16 @@ func decodeHeader(data []byte) (Header, error) {
 		if !more {
 			break
 		}
-		var dst *string
+		var dst *[]byte
 		switch string(name) {
 		case "alg":
-			dst, err = (*string)(&h.Algorithm), once(&seen[0], name)
+			dst, err = &h.alg, once(&seen[0], name)
 		case "kid":
-			dst, err = &h.KeyID, once(&seen[1], name)
+			dst, err, h.hasKid = &h.kid, once(&seen[1], name), true
 		case "typ":
-			dst, err = &h.Type, once(&seen[2], name)
+			dst, err, h.hasTyp = &h.typ, once(&seen[2], name), true
 		case "cty":
-			dst, err = &h.ContentType, once(&seen[3], name)
+			dst, err = &h.cty, once(&seen[3], name)
 		case "crit", "b64":
 			return h, fmt.Errorf("header %q is not supported", name)
 		case "enc", "zip":
@@ -53,11 +61,21 @@ func decodeHeader(data []byte) (Header, error) {
 		if err != nil {
 			return h, err
 		}
-		if *dst, err = r.string(); err != nil {
+		if *dst, err = r.stringBytes(); err != nil {
 			return h, fmt.Errorf("header %q: %w", name, err)
 		}
 	}
 	return h, r.finish()
+}
+
+// lookupAlgorithm returns the supported algorithm spelled exactly b.
+func lookupAlgorithm(b []byte) (Algorithm, bool) {
+	for _, a := range allAlgorithms {
+		if string(b) == string(a) {
+			return a, true
+		}
+	}
+	return "", false
 }
 
 // once marks a member as seen and refuses a second one: with duplicates, two
@@ -75,8 +93,10 @@ func once(seen *bool, name []byte) error {
 // as "2030-01-01T00:00:00Z" is refused), "aud" as a string or an array of
 // strings. Registered names may appear once. For each name of extra found
 // among the other members, the bit of its index is set in found, which is
-// how required private claims are checked without decoding them.
-func decodeClaims(data []byte, extra []string) (c Claims, found uint64, err error) {
+// how required private claims are checked without decoding them. A string
+// equal to one of known is returned as that string, without allocating:
+// the verifier passes the issuer and audiences it expects.
+func decodeClaims(data []byte, extra, known []string) (c Claims, found uint64, err error) {
 	var seen [len(registeredClaims)]bool
 	r := jsonReader{data: data}
 	if err := r.beginObject(); err != nil {
@@ -93,15 +113,15 @@ func decodeClaims(data []byte, extra []string) (c Claims, found uint64, err erro
 		switch string(name) {
 		case "iss":
 			if err = once(&seen[0], name); err == nil {
-				c.Issuer, err = r.string()
+				c.Issuer, err = r.knownString(known)
 			}
 		case "sub":
 			if err = once(&seen[1], name); err == nil {
-				c.Subject, err = r.string()
+				c.Subject, err = r.knownString(known)
 			}
 		case "aud":
 			if err = once(&seen[2], name); err == nil {
-				c.Audience, err = r.stringOrStrings()
+				c.Audience, err = r.stringOrStrings(known)
 			}
 		case "exp":
 			if err = once(&seen[3], name); err == nil {

@@ -34,7 +34,7 @@ type compactParts struct {
 // have a single spelling. Padding, the standard alphabet's '+' and '/',
 // white space, a JWE's five segments and the JSON serialization all fail
 // here.
-func splitCompact(raw string) (compactParts, error) {
+func splitCompact(raw []byte) (compactParts, error) {
 	var p compactParts
 	dots := [2]int{}
 	n := 0
@@ -62,22 +62,21 @@ func splitCompact(raw string) (compactParts, error) {
 		return p, fmt.Errorf("empty header or payload")
 	}
 
-	data := []byte(raw)
 	// One buffer for the three decoded parts; the payload stays referenced
 	// by the Token, so the buffer is not pooled.
 	hl, pll, sl := b64.DecodedLen(len(h)), b64.DecodedLen(len(pl)), b64.DecodedLen(len(s))
 	buf := make([]byte, hl+pll+sl)
 	var err error
-	if p.header, err = decodeSegment(buf[:0:hl], data[:dots[0]]); err != nil {
+	if p.header, err = decodeSegment(buf[:0:hl], raw[:dots[0]]); err != nil {
 		return p, fmt.Errorf("header: %w", err)
 	}
-	if p.payload, err = decodeSegment(buf[hl:hl:hl+pll], data[dots[0]+1:dots[1]]); err != nil {
+	if p.payload, err = decodeSegment(buf[hl:hl:hl+pll], raw[dots[0]+1:dots[1]]); err != nil {
 		return p, fmt.Errorf("payload: %w", err)
 	}
-	if p.signature, err = decodeSegment(buf[hl+pll:hl+pll], data[dots[1]+1:]); err != nil {
+	if p.signature, err = decodeSegment(buf[hl+pll:hl+pll], raw[dots[1]+1:]); err != nil {
 		return p, fmt.Errorf("signature: %w", err)
 	}
-	p.signingInput = data[:dots[1]]
+	p.signingInput = raw[:dots[1]]
 	return p, nil
 }
 

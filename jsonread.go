@@ -235,6 +235,21 @@ func (r *jsonReader) string() (string, error) {
 	return string(b), nil
 }
 
+// knownString reads a JSON string, returning the element of known it equals
+// when there is one, so that expected values cost no allocation.
+func (r *jsonReader) knownString(known []string) (string, error) {
+	b, err := r.stringBytes()
+	if err != nil {
+		return "", err
+	}
+	for _, k := range known {
+		if string(b) == k {
+			return k, nil
+		}
+	}
+	return string(b), nil
+}
+
 // number reads a JSON number and returns its literal text, checked against
 // the grammar of RFC 8259 §6.
 func (r *jsonReader) number() ([]byte, error) {
@@ -307,10 +322,10 @@ func (r *jsonReader) numericDate() (sec, nsec int64, err error) {
 
 // stringOrStrings reads a value that is a string or an array of strings,
 // the two forms of "aud".
-func (r *jsonReader) stringOrStrings() ([]string, error) {
+func (r *jsonReader) stringOrStrings(known []string) ([]string, error) {
 	switch r.peek() {
 	case '"':
-		s, err := r.string()
+		s, err := r.knownString(known)
 		if err != nil {
 			return nil, err
 		}
@@ -318,7 +333,7 @@ func (r *jsonReader) stringOrStrings() ([]string, error) {
 	case '[':
 		list := []string{}
 		err := r.array(func() error {
-			s, err := r.string()
+			s, err := r.knownString(known)
 			if err != nil {
 				return errors.New("not an array of strings")
 			}

@@ -2,6 +2,7 @@ package jwtaudit
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,7 +15,8 @@ import (
 type Verifier struct {
 	cfg     verifierConfig
 	keys    map[string]*Key
-	onlyKey *Key // the key, when exactly one is configured: used when "kid" is absent
+	onlyKey *Key     // the key, when exactly one is configured: used when "kid" is absent
+	known   []string // expected claim values, which decoding reuses instead of copying
 }
 
 type verifierConfig struct {
@@ -65,6 +67,11 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 	if len(cfg.keys) == 1 {
 		v.onlyKey = cfg.keys[0]
 	}
+	for _, s := range append([]string{cfg.issuer, cfg.subject}, cfg.audience...) {
+		if s != "" {
+			v.known = append(v.known, s)
+		}
+	}
 	return v, nil
 }
 
@@ -95,41 +102,49 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	if len(raw) > v.cfg.maxSize {
 		return nil, fail(ReasonTooLarge, "%d bytes, the limit is %d", len(raw), v.cfg.maxSize)
 	}
-	ev.Fingerprint = FingerprintOf(raw)
-	parts, err := splitCompact(raw)
+	// One copy of the input serves the fingerprint, the signing input and
+	// the decoding.
+	data := []byte(raw)
+	sum := sha256.Sum256(data)
+	ev.Fingerprint = Fingerprint(sum[:16])
+	parts, err := splitCompact(data)
 	if err != nil {
 		return nil, failWrap(ReasonMalformed, err, "")
 	}
-	header, err := decodeHeader(parts.header)
+	h, err := decodeHeader(parts.header)
 	if err != nil {
 		return nil, failWrap(ReasonMalformed, err, "header")
 	}
-	ev.Algorithm, ev.KeyID = Algorithm(clip(string(header.Algorithm))), clip(header.KeyID)
 
-	if !v.cfg.allows(header.Algorithm) {
-		return nil, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(header.Algorithm)))
+	alg, known := lookupAlgorithm(h.alg)
+	if !known || !v.cfg.allows(alg) {
+		ev.setHeader(&h)
+		return nil, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(h.alg)))
 	}
-	key, err := v.key(header.KeyID)
+	key, err := v.key(&h)
 	if err != nil {
+		ev.setHeader(&h)
 		return nil, err
 	}
-	ev.KeyID = key.id
-	if header.Algorithm != key.alg {
-		return nil, fail(ReasonAlgorithm, "alg %s does not match key %q, which is %s", header.Algorithm, key.id, key.alg)
+	ev.KeyID, ev.Algorithm = key.id, alg
+	if alg != key.alg {
+		return nil, fail(ReasonAlgorithm, "alg %s does not match key %q, which is %s", alg, key.id, key.alg)
 	}
+	ev.Algorithm = key.alg
 	if err := key.verify(parts.signingInput, parts.signature); err != nil {
 		// The claims are read for the record only, marked unverified.
-		if c, _, err := decodeClaims(parts.payload, nil); err == nil {
+		if c, _, err := decodeClaims(parts.payload, nil, v.known); err == nil {
 			ev.setClaims(&c)
 		}
 		return nil, fail(ReasonSignature, "signature does not verify with key %q", key.id)
 	}
 
-	claims, found, err := decodeClaims(parts.payload, v.cfg.requiredPrivate)
+	claims, found, err := decodeClaims(parts.payload, v.cfg.requiredPrivate, v.known)
 	if err != nil {
 		return nil, failWrap(ReasonMalformed, err, "claims")
 	}
 	ev.setClaims(&claims)
+	header := v.header(&h, key)
 	if err := v.checkClaims(now, &header, &claims, found); err != nil {
 		return nil, err
 	}
@@ -141,20 +156,49 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	return tok, nil
 }
 
+// header makes the Header of a token whose signature verified, reusing the
+// key's strings and the configured type instead of copying them.
+func (v *Verifier) header(h *rawHeader, key *Key) Header {
+	out := Header{Algorithm: key.alg}
+	if h.hasKid {
+		out.KeyID = key.id
+	}
+	if h.hasTyp {
+		switch string(h.typ) {
+		case "JWT":
+			out.Type = "JWT"
+		case v.cfg.typ:
+			out.Type = v.cfg.typ
+		default:
+			out.Type = string(h.typ)
+		}
+	}
+	if len(h.cty) > 0 {
+		out.ContentType = string(h.cty)
+	}
+	return out
+}
+
+// setHeader copies what the header says into the event of a token refused
+// before its key was found; the values are clipped, as they are unverified.
+func (e *Event) setHeader(h *rawHeader) {
+	e.Algorithm, e.KeyID = Algorithm(clip(string(h.alg))), clip(string(h.kid))
+}
+
 // key selects the verification key by "kid". A token without "kid" is
 // accepted only when a single key is configured, so that there is never a
 // choice to make from anything the token says.
-func (v *Verifier) key(kid string) (*Key, error) {
-	if kid == "" {
+func (v *Verifier) key(h *rawHeader) (*Key, error) {
+	if !h.hasKid {
 		if v.onlyKey != nil {
 			return v.onlyKey, nil
 		}
 		return nil, fail(ReasonUnknownKey, "no kid, and several keys are configured")
 	}
-	if k, ok := v.keys[kid]; ok {
+	if k, ok := v.keys[string(h.kid)]; ok {
 		return k, nil
 	}
-	return nil, fail(ReasonUnknownKey, "kid %q", clip(kid))
+	return nil, fail(ReasonUnknownKey, "kid %q", clip(string(h.kid)))
 }
 
 // checkClaims runs the claim checks, in the documented order.
