@@ -123,15 +123,12 @@ func (r *recorder) only(tb testing.TB) Event {
 // side-specific ones.
 func pair(tb testing.TB, shared []Option, iopts []IssuerOption, vopts []VerifierOption) (*Issuer, *Verifier) {
 	tb.Helper()
-	for _, o := range shared {
-		iopts = append(iopts, o)
-		vopts = append(vopts, o)
-	}
-	is, err := NewIssuer(iopts...)
+	both := Options(shared...)
+	is, err := NewIssuer(append([]IssuerOption{both}, iopts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := NewVerifier(vopts...)
+	v, err := NewVerifier(append([]VerifierOption{both}, vopts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}

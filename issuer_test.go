@@ -214,6 +214,8 @@ func TestBadOptionValues(t *testing.T) {
 		"WithAlgorithms x":  WithAlgorithms("none"),
 		"WithType":          WithType(""),
 		"WithContextAttrs":  WithContextAttrs(nil),
+		"Options nil":       Options(nil),
+		"Options bad value": Options(WithIssuer("")),
 	}
 	for name, o := range issuerOpts {
 		if _, err := NewIssuer(WithKeys(key), o); err == nil {

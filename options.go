@@ -28,6 +28,31 @@ type Option interface {
 	VerifierOption
 }
 
+// Options bundles shared options into one, so that a configuration is
+// written once and handed to both constructors:
+//
+//	shared := jwtaudit.Options(jwtaudit.WithKeys(key), jwtaudit.WithIssuer("https://auth.example"))
+//	issuer, err := jwtaudit.NewIssuer(shared, jwtaudit.WithTTL(15*time.Minute))
+//	verifier, err := jwtaudit.NewVerifier(shared, jwtaudit.WithLeeway(30*time.Second))
+//
+// The options apply in order, as if listed one by one.
+func Options(opts ...Option) Option {
+	return sharedOption(func(c *sharedConfig) error {
+		for _, o := range opts {
+			// Option has unexported methods, so sharedOption is its only
+			// implementation; anything else here is a nil Option.
+			apply, ok := o.(sharedOption)
+			if !ok || apply == nil {
+				return errors.New("jwtaudit: Options: nil option")
+			}
+			if err := apply(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // sharedConfig is what Option sets.
 type sharedConfig struct {
 	keys         []*Key

@@ -55,31 +55,17 @@ func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) f
 	if err != nil {
 		b.Fatal(err)
 	}
-	shared := []jwtaudit.Option{jwtaudit.WithKeys(key), jwtaudit.WithIssuer(issuer), jwtaudit.WithAudience(audience), jwtaudit.WithAudit(sink)}
-	if f.issuer, err = jwtaudit.NewIssuer(toIssuer(shared)...); err != nil {
+	shared := jwtaudit.Options(jwtaudit.WithKeys(key), jwtaudit.WithIssuer(issuer), jwtaudit.WithAudience(audience), jwtaudit.WithAudit(sink))
+	if f.issuer, err = jwtaudit.NewIssuer(shared); err != nil {
 		b.Fatal(err)
 	}
-	if f.verifier, err = jwtaudit.NewVerifier(toVerifier(shared)...); err != nil {
+	if f.verifier, err = jwtaudit.NewVerifier(shared); err != nil {
 		b.Fatal(err)
 	}
 	if f.token, err = f.issuer.Issue(context.Background(), jwtaudit.Claims{Subject: "user-42"}); err != nil {
 		b.Fatal(err)
 	}
 	return f
-}
-
-func toIssuer(opts []jwtaudit.Option) (out []jwtaudit.IssuerOption) {
-	for _, o := range opts {
-		out = append(out, o)
-	}
-	return out
-}
-
-func toVerifier(opts []jwtaudit.Option) (out []jwtaudit.VerifierOption) {
-	for _, o := range opts {
-		out = append(out, o)
-	}
-	return out
 }
 
 func sinks() map[string]jwtaudit.AuditSink {
