@@ -160,7 +160,7 @@ func (r *jsonReader) date() (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return time.Unix(sec, nsec), nil
+	return time.Unix(sec, nsec).UTC(), nil
 }
 
 // appendHeader writes the protected header the issuer puts on every token

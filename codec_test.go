@@ -16,11 +16,11 @@ func TestDecodeClaims(t *testing.T) {
 		error string
 	}{
 		{name: "all registered", in: `{"iss":"i","sub":"s","aud":"a","exp":10,"nbf":5,"iat":4,"jti":"j"}`,
-			want: Claims{Issuer: "i", Subject: "s", Audience: []string{"a"}, ExpiresAt: time.Unix(10, 0), NotBefore: time.Unix(5, 0), IssuedAt: time.Unix(4, 0), ID: "j"}},
+			want: Claims{Issuer: "i", Subject: "s", Audience: []string{"a"}, ExpiresAt: time.Unix(10, 0).UTC(), NotBefore: time.Unix(5, 0).UTC(), IssuedAt: time.Unix(4, 0).UTC(), ID: "j"}},
 		{name: "aud array", in: `{"aud":["a","b"]}`, want: Claims{Audience: []string{"a", "b"}}},
 		{name: "aud empty array", in: `{"aud":[]}`, want: Claims{Audience: []string{}}},
-		{name: "fractional date", in: `{"exp":1.5}`, want: Claims{ExpiresAt: time.Unix(1, 5e8)}},
-		{name: "exponent date", in: `{"exp":1e3}`, want: Claims{ExpiresAt: time.Unix(1000, 0)}},
+		{name: "fractional date", in: `{"exp":1.5}`, want: Claims{ExpiresAt: time.Unix(1, 5e8).UTC()}},
+		{name: "exponent date", in: `{"exp":1e3}`, want: Claims{ExpiresAt: time.Unix(1000, 0).UTC()}},
 		{name: "escapes", in: `{"sub":"a\"b\\c\/d\u00e9\ud83d\ude00\n"}`, want: Claims{Subject: "a\"b\\c/dé😀\n"}},
 		{name: "escaped name", in: `{"\u0073ub":"x"}`, want: Claims{Subject: "x"}},
 		{name: "white space", in: " {\r\n\t\"sub\" : \"x\" } \n", want: Claims{Subject: "x"}},

@@ -141,11 +141,18 @@ func (is *Issuer) complete(now time.Time, c *Claims) error {
 	if len(c.Audience) == 0 {
 		c.Audience = is.cfg.audience
 	}
+	// NumericDate has whole seconds: keep the claims (and so the event)
+	// exactly as the token will carry them.
 	if c.IssuedAt.IsZero() {
-		c.IssuedAt = now.Truncate(time.Second)
+		c.IssuedAt = now
 	}
+	c.IssuedAt = wholeSeconds(c.IssuedAt)
 	if c.ExpiresAt.IsZero() {
 		c.ExpiresAt = c.IssuedAt.Add(is.cfg.ttl)
+	}
+	c.ExpiresAt = wholeSeconds(c.ExpiresAt)
+	if !c.NotBefore.IsZero() {
+		c.NotBefore = wholeSeconds(c.NotBefore)
 	}
 	if c.ID == "" {
 		c.ID = rand.Text() // 26 base32 characters: 130 random bits
@@ -197,5 +204,8 @@ func (is *Issuer) finish(ctx context.Context, ev *Event, start time.Time, token 
 // scratchPool holds buffers for encoding claims, which are copied into the
 // token and never outlive an Issue call.
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// wholeSeconds drops the fraction of a second, in UTC.
+func wholeSeconds(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
