@@ -222,6 +222,21 @@ func appendNonEmpty(attrs []slog.Attr, key, value string) []slog.Attr {
 	return append(attrs, slog.String(key, value))
 }
 
+// record completes the event of one Issue or Verify call from its result
+// and hands it to the sink: the single place where events are recorded.
+func (c *sharedConfig) record(ctx context.Context, ev *Event, start time.Time, err error) error {
+	ev.Reason = ReasonOf(err)
+	ev.Outcome = outcomeOf(ev.Reason)
+	if err != nil {
+		ev.Detail = err.Error()
+	}
+	ev.Duration = c.clock().Sub(start)
+	if c.contextAttrs != nil {
+		ev.Attrs = c.contextAttrs(ctx)
+	}
+	return c.sink.Record(ctx, *ev)
+}
+
 // maxUnverifiedLen bounds each string copied from a rejected token into an
 // event, so that junk sent by anyone cannot fill the audit trail.
 const maxUnverifiedLen = 256

@@ -139,7 +139,14 @@ func pair(tb testing.TB, shared []Option, iopts []IssuerOption, vopts []Verifier
 // over exactly those bytes: the way to test what the issuer never produces.
 func forge(tb testing.TB, key *Key, header, payload string) string {
 	tb.Helper()
-	input := b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString([]byte(payload))
+	return signSegments(tb, key, b64.EncodeToString([]byte(header)), b64.EncodeToString([]byte(payload)))
+}
+
+// signSegments signs two already encoded segments as they are, however
+// they are encoded.
+func signSegments(tb testing.TB, key *Key, header, payload string) string {
+	tb.Helper()
+	input := header + "." + payload
 	sig, err := key.sign([]byte(input))
 	if err != nil {
 		tb.Fatal(err)

@@ -188,14 +188,7 @@ func (is *Issuer) sign(input []byte) (sig []byte, err error) {
 
 // finish records the event of one Issue call and decides what it returns.
 func (is *Issuer) finish(ctx context.Context, ev *Event, start time.Time, token string, err error) (string, error) {
-	ev.Reason = ReasonOf(err)
-	ev.Outcome = outcomeOf(ev.Reason)
-	if err != nil {
-		ev.Detail = err.Error()
-	}
-	ev.Duration = is.cfg.clock().Sub(start)
-	ev.Attrs = is.cfg.contextAttrsOf(ctx)
-	if aerr := is.cfg.sink.Record(ctx, *ev); aerr != nil {
+	if aerr := is.cfg.record(ctx, ev, start, err); aerr != nil {
 		return "", failWrap(ReasonAudit, aerr, "event not recorded, so no token is issued")
 	}
 	return token, err

@@ -356,11 +356,3 @@ func (c *sharedConfig) allows(alg Algorithm) bool {
 	}
 	return false
 }
-
-// contextAttrsOf returns the attributes WithContextAttrs takes from ctx.
-func (c *sharedConfig) contextAttrsOf(ctx context.Context) []slog.Attr {
-	if c.contextAttrs == nil {
-		return nil
-	}
-	return c.contextAttrs(ctx)
-}

@@ -329,14 +329,7 @@ func (v *Verifier) runValidators(ctx context.Context, tok *Token) (err error) {
 
 // finish records the event of one Verify call and decides what it returns.
 func (v *Verifier) finish(ctx context.Context, ev *Event, start time.Time, tok *Token, err error) (*Token, error) {
-	ev.Reason = ReasonOf(err)
-	ev.Outcome = outcomeOf(ev.Reason)
-	if err != nil {
-		ev.Detail = err.Error()
-	}
-	ev.Duration = v.cfg.clock().Sub(start)
-	ev.Attrs = v.cfg.contextAttrsOf(ctx)
-	if aerr := v.cfg.sink.Record(ctx, *ev); aerr != nil {
+	if aerr := v.cfg.record(ctx, ev, start, err); aerr != nil {
 		return nil, failWrap(ReasonAudit, aerr, "event not recorded, so the token is refused")
 	}
 	if err != nil {
