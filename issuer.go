@@ -108,7 +108,7 @@ func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
 	}
 
 	scratch := scratchPool.Get().(*[]byte)
-	defer scratchPool.Put(scratch)
+	defer putScratch(scratch)
 	payload, err := appendClaims((*scratch)[:0], &c)
 	if err != nil {
 		return "", failWrap(ReasonInvalidClaims, err, "")
@@ -197,6 +197,16 @@ func (is *Issuer) finish(ctx context.Context, ev *Event, start time.Time, token 
 // scratchPool holds buffers for encoding claims, which are copied into the
 // token and never outlive an Issue call.
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledScratch keeps the buffer of one token with huge private claims
+// from being held in the pool for good.
+const maxPooledScratch = 16 << 10
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= maxPooledScratch {
+		scratchPool.Put(b)
+	}
+}
 
 // wholeSeconds drops the fraction of a second, in UTC.
 func wholeSeconds(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }

@@ -130,7 +130,6 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	if alg != key.alg {
 		return nil, fail(ReasonAlgorithm, "alg %s does not match key %q, which is %s", alg, key.id, key.alg)
 	}
-	ev.Algorithm = key.alg
 	if err := key.verify(parts.signingInput, parts.signature); err != nil {
 		// The claims are read for the record only, marked unverified.
 		if c, _, err := decodeClaims(parts.payload, nil, v.known); err == nil {
