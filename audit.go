@@ -41,17 +41,20 @@ type Op uint8
 
 // The operations.
 const (
-	OpIssue  Op = iota + 1 // Issuer.Issue
-	OpVerify               // Verifier.Verify
+	OpIssue        Op = iota + 1 // Issuer.Issue
+	OpVerify                     // Verifier.Verify
+	OpAuditDropped               // an AsyncSink dropped events; Attrs has their count
 )
 
-// String returns "issue" or "verify".
+// String returns "issue", "verify" or "audit_dropped".
 func (o Op) String() string {
 	switch o {
 	case OpIssue:
 		return "issue"
 	case OpVerify:
 		return "verify"
+	case OpAuditDropped:
+		return "audit_dropped"
 	}
 	return "unknown"
 }
@@ -139,6 +142,7 @@ type Event struct {
 	Fingerprint Fingerprint   // of the token; zero when no token was issued
 	Duration    time.Duration // time taken, measured with the configured clock
 	Verified    bool          // whether the claims above are verified
+	Claims      []slog.Attr   // private claims named by WithAuditClaims
 	Attrs       []slog.Attr   // added by WithContextAttrs
 }
 
@@ -174,6 +178,8 @@ func (e Event) Message() string {
 			return "token rejected"
 		}
 		return "verify failed"
+	case OpAuditDropped:
+		return "audit events dropped"
 	}
 	return "audit event"
 }
@@ -211,6 +217,9 @@ func (e Event) LogValue() slog.Value {
 		attrs = append(attrs, slog.Duration("duration", e.Duration))
 	}
 	attrs = append(attrs, slog.Bool("verified", e.Verified))
+	if len(e.Claims) > 0 {
+		attrs = append(attrs, slog.Attr{Key: "claims", Value: slog.GroupValue(e.Claims...)})
+	}
 	attrs = append(attrs, e.Attrs...)
 	return slog.GroupValue(attrs...)
 }
@@ -223,7 +232,9 @@ func appendNonEmpty(attrs []slog.Attr, key, value string) []slog.Attr {
 }
 
 // record completes the event of one Issue or Verify call from its result
-// and hands it to the sink: the single place where events are recorded.
+// and hands it to the sink: the single place where events are recorded. It
+// returns the error the call must return instead of its own, if any: the
+// sink's failure wrapped in ErrAudit when the trail fails closed.
 func (c *sharedConfig) record(ctx context.Context, ev *Event, start time.Time, err error) error {
 	ev.Reason = ReasonOf(err)
 	ev.Outcome = outcomeOf(ev.Reason)
@@ -234,7 +245,18 @@ func (c *sharedConfig) record(ctx context.Context, ev *Event, start time.Time, e
 	if c.contextAttrs != nil {
 		ev.Attrs = c.contextAttrs(ctx)
 	}
-	return c.sink.Record(ctx, *ev)
+	if c.redactor != nil {
+		c.redactor.redact(ev)
+	}
+	serr := c.sink.Record(ctx, *ev)
+	if serr == nil {
+		return nil
+	}
+	if c.failOpen != nil {
+		c.failOpen(ctx, *ev, serr)
+		return nil
+	}
+	return failWrap(ReasonAudit, serr, "the event was not recorded, so the operation is refused")
 }
 
 // maxUnverifiedLen bounds each string copied from a rejected token into an

@@ -1,6 +1,7 @@
 package jwtaudit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,12 +92,14 @@ func once(seen *bool, name []byte) error {
 // decodeClaims reads a claims set strictly into Claims. Registered claims
 // must have their RFC 7519 types: NumericDate as a JSON number (a string such
 // as "2030-01-01T00:00:00Z" is refused), "aud" as a string or an array of
-// strings. Registered names may appear once. For each name of extra found
+// strings. Registered names may appear once. For each name of watch found
 // among the other members, the bit of its index is set in found, which is
-// how required private claims are checked without decoding them. A string
-// equal to one of known is returned as that string, without allocating:
-// the verifier passes the issuer and audiences it expects.
-func decodeClaims(data []byte, extra, known []string) (c Claims, found uint64, err error) {
+// how required private claims are checked without decoding them; when spans
+// is not nil (it then has one element per watched name), the position of
+// the member's raw JSON value is kept there too. A string equal to one of
+// known is returned as that string, without allocating: the verifier
+// passes the issuer and audiences it expects.
+func decodeClaims(data []byte, watch []string, spans []valueSpan, known []string) (c Claims, found uint64, err error) {
 	var seen [len(registeredClaims)]bool
 	r := jsonReader{data: data}
 	if err := r.beginObject(); err != nil {
@@ -140,18 +143,37 @@ func decodeClaims(data []byte, extra, known []string) (c Claims, found uint64, e
 				c.ID, err = r.string()
 			}
 		default:
-			for i, e := range extra {
-				if e == string(name) {
+			start := r.pos
+			err = r.skip(0)
+			for i, w := range watch {
+				if w == string(name) {
 					found |= 1 << i
+					if spans != nil {
+						spans[i] = valueSpan{start, r.pos}
+					}
 				}
 			}
-			err = r.skip(0)
 		}
 		if err != nil {
 			return c, found, fmt.Errorf("claim %q: %w", name, err)
 		}
 	}
 	return c, found, r.finish()
+}
+
+// valueSpan locates a raw JSON value within a claims set.
+type valueSpan struct{ start, end int }
+
+// auditValue renders a raw private claim value for an event: a JSON string
+// as its text, anything else as compact JSON text.
+func auditValue(raw []byte) string {
+	r := jsonReader{data: raw}
+	if r.peek() == '"' {
+		if s, err := r.string(); err == nil {
+			return s
+		}
+	}
+	return string(bytes.TrimSpace(raw))
 }
 
 // date reads a NumericDate as a time.Time.

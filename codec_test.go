@@ -50,7 +50,7 @@ func TestDecodeClaims(t *testing.T) {
 		{name: "bad literal", in: `{"x":tru}`, error: "invalid JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, err := decodeClaims([]byte(tc.in), nil, nil)
+			got, _, err := decodeClaims([]byte(tc.in), nil, nil, nil)
 			if tc.error != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.error) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.error)
@@ -68,7 +68,7 @@ func TestDecodeClaims(t *testing.T) {
 }
 
 func TestDecodeClaimsFindsRequiredPrivate(t *testing.T) {
-	_, found, err := decodeClaims([]byte(`{"tenant":1,"sub":"a","scope":"x"}`), []string{"scope", "role", "tenant"}, nil)
+	_, found, err := decodeClaims([]byte(`{"tenant":1,"sub":"a","scope":"x"}`), []string{"scope", "role", "tenant"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := decodeClaims(buf, nil, nil)
+		got, _, err := decodeClaims(buf, nil, nil, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", buf, err)
 		}
@@ -158,7 +158,7 @@ func FuzzDecodeClaims(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, _, err := decodeClaims(data, nil, nil)
+		got, _, err := decodeClaims(data, nil, nil, nil)
 		if err != nil {
 			return
 		}

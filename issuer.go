@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -106,6 +108,11 @@ func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	for _, name := range is.cfg.auditClaims {
+		if v, ok := c.Private[name]; ok {
+			ev.Claims = append(ev.Claims, slog.String(name, auditText(v)))
+		}
+	}
 
 	scratch := scratchPool.Get().(*[]byte)
 	defer putScratch(scratch)
@@ -189,7 +196,7 @@ func (is *Issuer) sign(input []byte) (sig []byte, err error) {
 // finish records the event of one Issue call and decides what it returns.
 func (is *Issuer) finish(ctx context.Context, ev *Event, start time.Time, token string, err error) (string, error) {
 	if aerr := is.cfg.record(ctx, ev, start, err); aerr != nil {
-		return "", failWrap(ReasonAudit, aerr, "event not recorded, so no token is issued")
+		return "", aerr
 	}
 	return token, err
 }
@@ -206,6 +213,19 @@ func putScratch(b *[]byte) {
 	if cap(*b) <= maxPooledScratch {
 		scratchPool.Put(b)
 	}
+}
+
+// auditText renders a private claim value for an event as the verifier
+// will: a string as itself, anything else as JSON text.
+func auditText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // wholeSeconds drops the fraction of a second, in UTC.

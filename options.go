@@ -63,6 +63,9 @@ type sharedConfig struct {
 	algorithms   []Algorithm // nil: every supported algorithm
 	typ          string
 	contextAttrs func(context.Context) []slog.Attr
+	auditClaims  []string                            // private claims copied into events
+	redactor     *Redactor                           // hashes identifying values in events
+	failOpen     func(context.Context, Event, error) // nil: fail closed
 }
 
 type sharedOption func(*sharedConfig) error
@@ -200,6 +203,56 @@ func WithContextAttrs(fn func(context.Context) []slog.Attr) Option {
 	})
 }
 
+// WithAuditClaims copies the named private claims of each token into its
+// events ([Event.Claims]), strings as they are and other values as JSON
+// text. Private claims are left out of events unless named here. At most 64
+// names; a registered claim name is refused (those are recorded anyway).
+func WithAuditClaims(names ...string) Option {
+	return sharedOption(func(c *sharedConfig) error {
+		for _, n := range names {
+			if n == "" || isRegisteredClaim(n) {
+				return fmt.Errorf("jwtaudit: WithAuditClaims: %q is not a private claim name", n)
+			}
+		}
+		c.auditClaims = append(c.auditClaims, names...)
+		if len(c.auditClaims) > maxWatchedClaims {
+			return fmt.Errorf("jwtaudit: WithAuditClaims: more than %d claims", maxWatchedClaims)
+		}
+		return nil
+	})
+}
+
+// WithRedaction writes the subject, the "jti" and the claims copied by
+// [WithAuditClaims] into events as their salted hashes (see [Redactor]).
+// Error details never quote a subject, an id or a private claim, so with
+// redaction on, none of them is written in clear text by this package;
+// the text of errors returned by your own validators is yours to keep clean.
+func WithRedaction(r *Redactor) Option {
+	return sharedOption(func(c *sharedConfig) error {
+		if r == nil {
+			return errors.New("jwtaudit: WithRedaction: nil redactor")
+		}
+		c.redactor = r
+		return nil
+	})
+}
+
+// WithAuditFailOpen makes Issue and Verify return their real result when
+// the sink fails to record the event, and hand the event and the sink's
+// error to report instead (which must not block for long). Without it the
+// trail fails closed: the operation is refused with [ErrAudit]. Fail open
+// keeps a service available when its audit storage is not, at the price of
+// decisions that are not on the record; report is where to raise the alarm.
+func WithAuditFailOpen(report func(ctx context.Context, e Event, err error)) Option {
+	return sharedOption(func(c *sharedConfig) error {
+		if report == nil {
+			return errors.New("jwtaudit: WithAuditFailOpen: nil report function")
+		}
+		c.failOpen = report
+		return nil
+	})
+}
+
 // WithTTL sets how long issued tokens are valid: "exp" is "iat" plus ttl
 // (default one hour). A call overrides it by setting Claims.ExpiresAt.
 func WithTTL(ttl time.Duration) IssuerOption {
@@ -260,9 +313,10 @@ func WithSubject(sub string) VerifierOption {
 	})
 }
 
-// maxRequiredPrivate bounds the private claims WithRequiredClaims may name,
-// so that their presence fits in one bit mask.
-const maxRequiredPrivate = 64
+// maxWatchedClaims bounds the private claims WithRequiredClaims and
+// WithAuditClaims may each name, so that the decoder tracks them in one
+// bit mask.
+const maxWatchedClaims = 64
 
 // WithRequiredClaims requires the named claims to be present. A registered
 // string claim ("iss", "sub", "jti") counts as missing when empty. Private
@@ -279,8 +333,8 @@ func WithRequiredClaims(names ...string) VerifierOption {
 				c.requiredPrivate = append(c.requiredPrivate, n)
 			}
 		}
-		if len(c.requiredPrivate) > maxRequiredPrivate {
-			return fmt.Errorf("jwtaudit: WithRequiredClaims: more than %d private claims", maxRequiredPrivate)
+		if len(c.requiredPrivate) > maxWatchedClaims {
+			return fmt.Errorf("jwtaudit: WithRequiredClaims: more than %d private claims", maxWatchedClaims)
 		}
 		return nil
 	})

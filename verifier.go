@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ type Verifier struct {
 	keys    map[string]*Key
 	onlyKey *Key     // the key, when exactly one is configured: used when "kid" is absent
 	known   []string // expected claim values, which decoding reuses instead of copying
+	watch   []string // private claims the decoder looks for: required ones, then audited ones
 }
 
 type verifierConfig struct {
@@ -66,6 +68,10 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 	}
 	if len(cfg.keys) == 1 {
 		v.onlyKey = cfg.keys[0]
+	}
+	v.watch = append(append(v.watch, cfg.requiredPrivate...), cfg.auditClaims...)
+	if len(v.watch) > maxWatchedClaims {
+		return nil, fmt.Errorf("jwtaudit: WithRequiredClaims and WithAuditClaims name more than %d private claims together", maxWatchedClaims)
 	}
 	for _, s := range append([]string{cfg.issuer, cfg.subject}, cfg.audience...) {
 		if s != "" {
@@ -132,17 +138,14 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	}
 	if err := key.verify(parts.signingInput, parts.signature); err != nil {
 		// The claims are read for the record only, marked unverified.
-		if c, _, err := decodeClaims(parts.payload, nil, v.known); err == nil {
-			ev.setClaims(&c)
-		}
+		_, _, _ = v.decodeClaims(parts.payload, ev)
 		return nil, fail(ReasonSignature, "signature does not verify with key %q", key.id)
 	}
 
-	claims, found, err := decodeClaims(parts.payload, v.cfg.requiredPrivate, v.known)
+	claims, found, err := v.decodeClaims(parts.payload, ev)
 	if err != nil {
 		return nil, failWrap(ReasonMalformed, err, "claims")
 	}
-	ev.setClaims(&claims)
 	header := v.header(&h, key)
 	if err := v.checkClaims(now, &header, &claims, found); err != nil {
 		return nil, err
@@ -153,6 +156,29 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	}
 	ev.Verified = true
 	return tok, nil
+}
+
+// decodeClaims decodes the claims set and copies into the event what it
+// records of them: the registered claims and those named by
+// WithAuditClaims, all still unverified.
+func (v *Verifier) decodeClaims(payload []byte, ev *Event) (Claims, uint64, error) {
+	var spans []valueSpan
+	if len(v.cfg.auditClaims) > 0 {
+		spans = make([]valueSpan, len(v.watch))
+	}
+	c, found, err := decodeClaims(payload, v.watch, spans, v.known)
+	if err != nil {
+		return c, found, err
+	}
+	ev.setClaims(&c)
+	offset := len(v.cfg.requiredPrivate)
+	for i, name := range v.cfg.auditClaims {
+		if found&(1<<(offset+i)) != 0 {
+			sp := spans[offset+i]
+			ev.Claims = append(ev.Claims, slog.String(name, clip(auditValue(payload[sp.start:sp.end]))))
+		}
+	}
+	return c, found, nil
 }
 
 // header makes the Header of a token whose signature verified, reusing the
@@ -227,7 +253,9 @@ func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64
 		return err
 	}
 	if cfg.subject != "" && c.Subject != cfg.subject {
-		return fail(ReasonSubject, "sub %q, expected %q", clip(c.Subject), cfg.subject)
+		// The values stay out of the message: a subject identifies a person,
+		// and messages are written to the trail even when it is redacted.
+		return fail(ReasonSubject, "sub is not the required subject")
 	}
 	for _, name := range cfg.requiredRegistered {
 		if !hasRegistered(c, name) {
@@ -329,7 +357,7 @@ func (v *Verifier) runValidators(ctx context.Context, tok *Token) (err error) {
 // finish records the event of one Verify call and decides what it returns.
 func (v *Verifier) finish(ctx context.Context, ev *Event, start time.Time, tok *Token, err error) (*Token, error) {
 	if aerr := v.cfg.record(ctx, ev, start, err); aerr != nil {
-		return nil, failWrap(ReasonAudit, aerr, "event not recorded, so the token is refused")
+		return nil, aerr
 	}
 	if err != nil {
 		return nil, err
