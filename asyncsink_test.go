@@ -42,7 +42,9 @@ func (g *gateSink) events() []Event {
 	return append([]Event(nil), g.got...)
 }
 
-func numbered(i int) Event { return Event{Op: OpVerify, Outcome: OutcomeSuccess, ID: string(rune('a' + i%26)), Duration: time.Duration(i)} }
+func numbered(i int) Event {
+	return Event{Op: OpVerify, Outcome: OutcomeSuccess, ID: string(rune('a' + i%26)), Duration: time.Duration(i)}
+}
 
 func TestAsyncWritesEverythingInOrder(t *testing.T) {
 	defer goleak.VerifyNone(t)
