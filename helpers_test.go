@@ -163,3 +163,15 @@ func (c *countingSink) Record(context.Context, Event) error {
 	c.n.Add(1)
 	return nil
 }
+
+// tamper returns raw with one character of its signature changed. The
+// character is not the last, whose low bits base64 may not use, so the
+// decoded signature always differs.
+func tamper(raw string) string {
+	i := len(raw) - 5
+	c := byte('A')
+	if raw[i] == 'A' {
+		c = 'B'
+	}
+	return raw[:i] + string(c) + raw[i+1:]
+}

@@ -1,0 +1,112 @@
+package auditlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+)
+
+// rotatedName is the name of the n-th rotated file: PATH.n.
+func rotatedName(path string, n int) string { return path + "." + strconv.Itoa(n) }
+
+// rotate closes the current file, shifts the rotated ones up by one
+// (deleting those beyond MaxFiles) and starts an empty file. The chain is
+// not touched: the new file's first record continues it. The caller holds
+// s.mu.
+func (s *Store) rotate() error {
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("auditlog: syncing %s before rotating: %w", s.path, err)
+	}
+	if err := s.f.Close(); err != nil {
+		return fmt.Errorf("auditlog: closing %s before rotating: %w", s.path, err)
+	}
+	last := s.opts.MaxFiles
+	if last == 0 { // keep all: find the highest existing one
+		for last = 1; exists(rotatedName(s.path, last)); last++ {
+		}
+	} else if err := os.Remove(rotatedName(s.path, last)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("auditlog: %w", err)
+	}
+	for n := last - 1; n >= 1; n-- {
+		if err := os.Rename(rotatedName(s.path, n), rotatedName(s.path, n+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("auditlog: %w", err)
+		}
+	}
+	if err := os.Rename(s.path, rotatedName(s.path, 1)); err != nil {
+		return fmt.Errorf("auditlog: %w", err)
+	}
+	f, err := openFile(s.path, s.opts.FileMode)
+	if err != nil {
+		s.broken = err
+		return fmt.Errorf("auditlog: %w", err)
+	}
+	s.f, s.size, s.dirty = f, 0, false
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// tail is the end of a log file as Open needs it.
+type tail struct {
+	lastLine []byte // the last complete line, without its newline; nil if none
+	torn     []byte // bytes after the last newline: an incomplete record
+	complete int64  // size of the file up to and including the last newline
+}
+
+// maxRecord bounds how far back from the end readTail looks for the last
+// complete line.
+const maxRecord = 1 << 20
+
+// readTail reads the end of a log: its last complete line and any torn
+// bytes after it. A missing file is an empty tail.
+func readTail(path string) (tail, error) {
+	var t tail
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return t, nil
+	}
+	if err != nil {
+		return t, fmt.Errorf("auditlog: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return t, fmt.Errorf("auditlog: %w", err)
+	}
+	size := info.Size()
+	start := max(0, size-2*maxRecord)
+	buf := make([]byte, size-start)
+	if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+		return t, fmt.Errorf("auditlog: reading %s: %w", path, err)
+	}
+	end := bytes.LastIndexByte(buf, '\n')
+	if end < 0 {
+		if start > 0 {
+			return t, fmt.Errorf("auditlog: %s: no complete record in its last %d bytes", path, len(buf))
+		}
+		t.torn = nonEmpty(buf)
+		return t, nil
+	}
+	t.complete = start + int64(end) + 1
+	t.torn = nonEmpty(buf[end+1:])
+	begin := bytes.LastIndexByte(buf[:end], '\n') + 1
+	if begin == 0 && start > 0 {
+		return t, fmt.Errorf("auditlog: %s: last record longer than %d bytes", path, maxRecord)
+	}
+	t.lastLine = buf[begin:end]
+	return t, nil
+}
+
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,322 @@
+// Package auditlog is jwtaudit's file store: an audit trail of JSON lines
+// that proves it has not been edited.
+//
+// A [Store] is a [jwtaudit.AuditSink] that writes each event as one line
+// through [log/slog.JSONHandler], to a file it opens itself. Every line
+// carries a sequence number ("seq") and the hash of the previous line's
+// exact bytes ("prev"): SHA-256, or HMAC-SHA256 under a chain key, so that
+// someone without the key cannot rebuild the chain after an edit. The chain
+// runs on across size-based rotation and across restarts. [Verify] checks a
+// log, rotated files and all, and names the first line that does not fit;
+// with a [Head] kept elsewhere it also detects a log cut short.
+//
+//	{"time":"…","level":"INFO","msg":"token verified","seq":42,"prev":"9f86d0…","op":"verify",…}
+package auditlog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jwtaudit/jwtaudit"
+)
+
+// Durability says when written records are forced to stable storage.
+type Durability uint8
+
+// The durability settings.
+const (
+	// SyncInterval syncs the file every Options.SyncEvery (default one
+	// second) when something was written: a crash loses at most that
+	// much. The default.
+	SyncInterval Durability = iota
+
+	// SyncEveryRecord syncs after each record: nothing acknowledged is
+	// lost, at the cost of a disk flush per Issue and Verify.
+	SyncEveryRecord
+
+	// SyncNever leaves it to the operating system.
+	SyncNever
+)
+
+// Options configures a Store. The zero value rotates never, syncs every
+// second and chains with plain SHA-256.
+type Options struct {
+	// MaxSize rotates the file before a record would make it larger than
+	// this many bytes: PATH becomes PATH.1, PATH.1 becomes PATH.2, and so
+	// on. 0 never rotates.
+	MaxSize int64
+
+	// MaxFiles is how many rotated files are kept; older ones are deleted.
+	// 0 keeps them all.
+	MaxFiles int
+
+	// Durability and SyncEvery: see Durability.
+	Durability Durability
+	SyncEvery  time.Duration
+
+	// ChainKey, when set, chains records with HMAC-SHA256 under this key
+	// instead of SHA-256. Keep it apart from the log; [Verify] needs it.
+	ChainKey []byte
+
+	// FileMode is the permission of files the store creates (default
+	// 0600: the trail names users).
+	FileMode os.FileMode
+}
+
+// Recovery describes a torn last line found when a log was reopened: a
+// record whose writing was cut short by a crash. The bytes are removed from
+// the file, and the store's first new record is a "recover" record that
+// states their length and hash.
+type Recovery struct {
+	TornBytes int    // length of the incomplete line
+	TornHash  string // hex SHA-256 of its bytes
+	AfterSeq  uint64 // the last complete record before it
+}
+
+// Store is the file store. It is safe for concurrent use.
+type Store struct {
+	path string
+	opts Options
+
+	mu       sync.Mutex
+	f        file
+	size     int64
+	head     Head
+	hasher   chainHasher
+	buf      bytes.Buffer
+	handler  slog.Handler // a JSONHandler writing into buf
+	dirty    bool         // written since the last sync
+	broken   error        // set when a failed write could not be undone
+	closed   bool
+	recovery *Recovery
+
+	stopSync chan struct{}
+	synced   sync.WaitGroup
+}
+
+// file is what the store needs of an *os.File; tests give it a failing one.
+type file interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Truncate(size int64) error
+	Stat() (os.FileInfo, error)
+}
+
+// openFile opens the log for appending; a variable so that tests can make
+// writes fail.
+var openFile = func(path string, mode os.FileMode) (file, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, mode)
+}
+
+const defaultSyncEvery = time.Second
+
+// Open opens (or creates) the log at path and resumes its chain from the
+// last complete record: of the file itself, or of PATH.1 when the file is
+// empty. A torn last line is cut off and reported by [Store.Recovered] and
+// by a "recover" record. A file that is not a chained log is refused.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.MaxSize < 0 || opts.MaxFiles < 0 || opts.SyncEvery < 0 {
+		return nil, errors.New("auditlog: negative MaxSize, MaxFiles or SyncEvery")
+	}
+	if opts.SyncEvery == 0 {
+		opts.SyncEvery = defaultSyncEvery
+	}
+	if opts.FileMode == 0 {
+		opts.FileMode = 0o600
+	}
+	s := &Store{path: path, opts: opts, hasher: newChainHasher(opts.ChainKey)}
+	s.handler = slog.NewJSONHandler(&s.buf, nil)
+
+	tail, err := readTail(path)
+	if err != nil {
+		return nil, err
+	}
+	if tail.lastLine == nil {
+		// No complete record yet, as just after a rotation: the chain
+		// goes on from the rotated file.
+		if prev, err := readTail(rotatedName(path, 1)); err != nil {
+			return nil, err
+		} else if prev.lastLine != nil {
+			tail.lastLine = prev.lastLine
+		}
+	}
+	s.head = Head{Seq: 0, Hash: genesis}
+	if tail.lastLine != nil {
+		seq, _, err := parseChain(tail.lastLine)
+		if err != nil {
+			return nil, fmt.Errorf("auditlog: %s: last record: %w", path, err)
+		}
+		s.head = Head{Seq: seq, Hash: s.hasher.sum(tail.lastLine)}
+	}
+
+	if s.f, err = openFile(path, opts.FileMode); err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	s.size = tail.complete
+	if tail.torn != nil {
+		if err := s.recover(tail); err != nil {
+			s.f.Close()
+			return nil, err
+		}
+	}
+	if opts.Durability == SyncInterval {
+		s.stopSync = make(chan struct{})
+		s.synced.Add(1)
+		go s.syncLoop()
+	}
+	return s, nil
+}
+
+// recover cuts a torn last line off the file and records that it did.
+func (s *Store) recover(tail tail) error {
+	if err := s.f.Truncate(tail.complete); err != nil {
+		return fmt.Errorf("auditlog: cutting the torn last line of %s: %w", s.path, err)
+	}
+	s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: newChainHasher(nil).sum(tail.torn), AfterSeq: s.head.Seq}
+	r := slog.NewRecord(time.Now(), slog.LevelWarn, "audit log recovered", 0)
+	r.AddAttrs(
+		slog.String("op", "recover"),
+		slog.String("detail", "an incomplete last record, cut short by a crash, was removed"),
+		slog.Int("torn_bytes", s.recovery.TornBytes),
+		slog.String("torn_sha256", s.recovery.TornHash),
+	)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.write(context.Background(), r)
+}
+
+// Recovered returns what Open cut off the end of the log, or nil.
+func (s *Store) Recovered() *Recovery { return s.recovery }
+
+// Record writes e as one line of the chain. An error means the line is not
+// in the log (a partly written line is removed), so that failing closed is
+// safe: a refused operation never has a record.
+func (s *Store) Record(ctx context.Context, e jwtaudit.Event) error {
+	r := slog.NewRecord(e.Time, e.Level(), e.Message(), 0)
+	r.AddAttrs(e.LogValue().Group()...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.write(ctx, r)
+}
+
+// write adds the chain members to r, formats it and appends it. The caller
+// holds s.mu.
+func (s *Store) write(ctx context.Context, r slog.Record) error {
+	switch {
+	case s.closed:
+		return jwtaudit.ErrClosed
+	case s.broken != nil:
+		return fmt.Errorf("auditlog: %s is unusable since a failed write: %w", s.path, s.broken)
+	}
+	chained := slog.NewRecord(r.Time, r.Level, r.Message, 0)
+	chained.AddAttrs(slog.Uint64("seq", s.head.Seq+1), slog.String("prev", s.head.Hash))
+	r.Attrs(func(a slog.Attr) bool { chained.AddAttrs(a); return true })
+	s.buf.Reset()
+	if err := s.handler.Handle(ctx, chained); err != nil {
+		return fmt.Errorf("auditlog: formatting a record: %w", err)
+	}
+	line := s.buf.Bytes() // one JSON object and its newline
+
+	if s.opts.MaxSize > 0 && s.size > 0 && s.size+int64(len(line)) > s.opts.MaxSize {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+	}
+	if _, err := s.f.Write(line); err != nil {
+		// Remove whatever part of the line reached the file, so the log
+		// stays a chain; if even that fails, stop writing to it.
+		if terr := s.f.Truncate(s.size); terr != nil {
+			s.broken = errors.Join(err, terr)
+		}
+		return fmt.Errorf("auditlog: writing %s: %w", s.path, err)
+	}
+	if s.opts.Durability == SyncEveryRecord {
+		if err := s.f.Sync(); err != nil {
+			// The line is written but may not survive a crash: report it,
+			// keep the chain consistent with what is in the file.
+			s.advance(line)
+			return fmt.Errorf("auditlog: syncing %s: %w", s.path, err)
+		}
+	} else {
+		s.dirty = true
+	}
+	s.advance(line)
+	return nil
+}
+
+// advance moves the head past a written line.
+func (s *Store) advance(line []byte) {
+	s.size += int64(len(line))
+	s.head = Head{Seq: s.head.Seq + 1, Hash: s.hasher.sum(line[:len(line)-1])}
+}
+
+// Head returns the position of the last record written, to be kept
+// somewhere else.
+func (s *Store) Head() Head {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head
+}
+
+// Sync forces what was written to stable storage.
+func (s *Store) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncLocked()
+}
+
+func (s *Store) syncLocked() error {
+	if s.closed || !s.dirty {
+		return nil
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("auditlog: syncing %s: %w", s.path, err)
+	}
+	s.dirty = false
+	return nil
+}
+
+func (s *Store) syncLoop() {
+	defer s.synced.Done()
+	t := time.NewTicker(s.opts.SyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = s.Sync() // a failing disk shows up as failing writes
+		case <-s.stopSync:
+			return
+		}
+	}
+}
+
+// Close syncs and closes the file. Record returns [jwtaudit.ErrClosed]
+// afterwards.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return jwtaudit.ErrClosed
+	}
+	err := s.syncLocked()
+	s.closed = true
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.mu.Unlock()
+	if s.stopSync != nil {
+		close(s.stopSync)
+		s.synced.Wait()
+	}
+	return err
+}
+
+var _ jwtaudit.AuditSink = (*Store)(nil)

@@ -1,0 +1,237 @@
+package auditlog
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// VerifyOptions configures [Verify].
+type VerifyOptions struct {
+	// ChainKey is the key the log was written with, if any.
+	ChainKey []byte
+
+	// Head, when set, is a head saved earlier: the log must contain its
+	// record, unchanged. Without it, records cut from the end of the log
+	// cannot be noticed.
+	Head *Head
+}
+
+// Report describes a log that verified.
+type Report struct {
+	Files    []string // the files, in chain order
+	Records  uint64   // records checked
+	FirstSeq uint64   // sequence number of the first record
+	Head     Head     // the last record
+}
+
+// ChainError names the first line of a log that breaks the chain.
+type ChainError struct {
+	File    string
+	Line    int // 1-based, within File
+	Problem string
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Problem)
+}
+
+// maxLine bounds one record when verifying, as readTail does when opening.
+const maxLine = maxRecord
+
+// Verify checks that the files form one unbroken chain and returns what
+// it found, or a *ChainError naming the first line that does not fit: a
+// line edited, inserted, deleted, reordered or torn. The files may be given
+// in any order (a shell's token.log* will do): they are put in chain order
+// by their first sequence numbers. The first record is trusted as the start
+// of the chain unless it is record 1, whose "prev" must be the genesis
+// value: older rotated files may have been deleted on purpose.
+func Verify(paths []string, opts VerifyOptions) (Report, error) {
+	var rep Report
+	if len(paths) == 0 {
+		return rep, errors.New("auditlog: no file to verify")
+	}
+	ordered, err := chainOrder(paths)
+	if err != nil {
+		return rep, err
+	}
+	rep.Files = ordered
+	v := verifier{hasher: newChainHasher(opts.ChainKey), head: opts.Head}
+	for _, path := range ordered {
+		if err := v.file(path); err != nil {
+			return rep, err
+		}
+	}
+	if v.records == 0 {
+		return rep, errors.New("auditlog: the files hold no record")
+	}
+	rep.Records, rep.FirstSeq, rep.Head = v.records, v.firstSeq, Head{Seq: v.seq, Hash: v.hash}
+	if h := opts.Head; h != nil {
+		switch {
+		case v.headFound && v.headMatches:
+		case v.headFound:
+			return rep, &ChainError{File: v.headFile, Line: v.headLine, Problem: fmt.Sprintf("record %d does not match the saved head: it was edited", h.Seq)}
+		case h.Seq > v.seq:
+			return rep, &ChainError{File: v.file0, Line: v.line0, Problem: fmt.Sprintf("the log ends at record %d but the saved head is record %d: records were cut from the end", v.seq, h.Seq)}
+		default:
+			return rep, fmt.Errorf("auditlog: the saved head, record %d, is before the first record checked (%d)", h.Seq, v.firstSeq)
+		}
+	}
+	return rep, nil
+}
+
+// verifier carries the chain from one line to the next.
+type verifier struct {
+	hasher   chainHasher
+	head     *Head
+	records  uint64
+	firstSeq uint64
+	seq      uint64 // of the last good line
+	hash     string // of the last good line
+	file0    string // where the last good line is
+	line0    int
+
+	headFound, headMatches bool
+	headFile               string
+	headLine               int
+}
+
+func (v *verifier) file(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("auditlog: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	for n := 1; ; n++ {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			line, err = readLong(r, line)
+		}
+		if err == io.EOF {
+			if len(line) > 0 {
+				return &ChainError{File: path, Line: n, Problem: "incomplete last record (torn by a crash while writing)"}
+			}
+			return nil
+		}
+		if err != nil {
+			return &ChainError{File: path, Line: n, Problem: err.Error()}
+		}
+		if err := v.line(path, n, line[:len(line)-1]); err != nil {
+			return err
+		}
+	}
+}
+
+// line checks one record against the one before it.
+func (v *verifier) line(path string, n int, line []byte) error {
+	bad := func(format string, args ...any) error {
+		return &ChainError{File: path, Line: n, Problem: fmt.Sprintf(format, args...)}
+	}
+	seq, prev, err := parseChain(line)
+	if err != nil {
+		if v.records == 0 && n == 1 {
+			return bad("not a chained jwtaudit audit log: %v", err)
+		}
+		return bad("%v: an edited or inserted line", err)
+	}
+	hash := v.hasher.sum(line)
+	switch {
+	case v.records == 0:
+		if seq == 1 && prev != genesis {
+			return bad("record 1 does not start a chain")
+		}
+		v.firstSeq = seq
+	case seq == v.seq+1 && prev == v.hash:
+	case seq == v.seq+1:
+		// The sequence runs on, so nothing is missing between the two
+		// lines: the line before was changed after its successor was
+		// written (or this line's prev was).
+		return &ChainError{File: v.file0, Line: v.line0, Problem: fmt.Sprintf(
+			"record %d was edited: its hash does not match the prev of the record after it (%s:%d)", v.seq, path, n)}
+	case seq > v.seq+1:
+		return bad("expected record %d, found %d: records were deleted, or lines reordered", v.seq+1, seq)
+	default:
+		return bad("record %d after record %d: a line inserted, duplicated or moved", seq, v.seq)
+	}
+	v.records++
+	v.seq, v.hash, v.file0, v.line0 = seq, hash, path, n
+	if v.head != nil && seq == v.head.Seq {
+		v.headFound, v.headMatches, v.headFile, v.headLine = true, hash == v.head.Hash, path, n
+	}
+	return nil
+}
+
+// readLong finishes a line longer than the reader's buffer, up to maxLine.
+func readLong(r *bufio.Reader, first []byte) ([]byte, error) {
+	line := append([]byte(nil), first...)
+	for len(line) <= maxLine {
+		more, err := r.ReadSlice('\n')
+		line = append(line, more...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
+		}
+	}
+	return nil, fmt.Errorf("a line longer than %d bytes", maxLine)
+}
+
+// chainOrder sorts files by the sequence number of their first record.
+// Empty files (a fresh file just after rotation) go last.
+func chainOrder(paths []string) ([]string, error) {
+	type entry struct {
+		path  string
+		first uint64
+		empty bool
+	}
+	entries := make([]entry, 0, len(paths))
+	for _, p := range paths {
+		first, empty, err := firstSeq(p)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry{p, first, empty})
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int {
+		switch {
+		case a.empty != b.empty:
+			if a.empty {
+				return 1
+			}
+			return -1
+		case a.first < b.first:
+			return -1
+		case a.first > b.first:
+			return 1
+		}
+		return 0
+	})
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.path
+	}
+	return out, nil
+}
+
+// firstSeq reads the sequence number of a file's first record. A first
+// line that cannot be read is left for the line-by-line check to report,
+// ordered as if it came first.
+func firstSeq(path string) (seq uint64, empty bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, fmt.Errorf("auditlog: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	line, err := r.ReadSlice('\n')
+	if len(bytes.TrimSpace(line)) == 0 && (err == io.EOF) {
+		return 0, true, nil
+	}
+	if s, _, perr := parseChain(bytes.TrimSuffix(line, []byte("\n"))); perr == nil {
+		return s, false, nil
+	}
+	return 0, false, nil
+}
