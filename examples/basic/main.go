@@ -6,7 +6,9 @@
 //	go run ./examples/basic -log /tmp/t.log
 //
 // The HMAC secret comes from JWTAUDIT_SECRET (32 bytes or more) when it is
-// set; otherwise a random one is made for this run.
+// set; otherwise a random one is made for this run. The trail is a hash
+// chain (HMAC-SHA256 under JWTAUDIT_CHAIN_KEY when that is set), which
+// `go run ./cmd/jwtaudit verify token.log` checks.
 package main
 
 import (
@@ -16,23 +18,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/auditlog"
 )
 
 func main() {
 	logPath := flag.String("log", "token.log", "file the audit trail is appended to, as JSON lines")
 	flag.Parse()
-	if err := run(os.Stdout, *logPath, os.Getenv("JWTAUDIT_SECRET")); err != nil {
+	if err := run(os.Stdout, *logPath, os.Getenv("JWTAUDIT_SECRET"), os.Getenv("JWTAUDIT_CHAIN_KEY")); err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out io.Writer, logPath, envSecret string) error {
+func run(out io.Writer, logPath, envSecret, chainKey string) error {
 	secret := []byte(envSecret)
 	if envSecret == "" {
 		secret = make([]byte, 32)
@@ -44,14 +46,13 @@ func run(out io.Writer, logPath, envSecret string) error {
 		return err
 	}
 
-	// The audit trail: one JSON line per decision. Only the owner may read
-	// it: it names users.
-	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	// The audit trail: one JSON line per decision, each chained to the one
+	// before it. Running the program again continues the chain.
+	audit, err := auditlog.Open(logPath, auditlog.Options{ChainKey: []byte(chainKey)})
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	audit := jwtaudit.NewSlogSink(slog.NewJSONHandler(logFile, nil))
+	defer audit.Close()
 
 	shared := jwtaudit.Options(jwtaudit.WithKeys(key), jwtaudit.WithAudit(audit))
 	issuer, err := jwtaudit.NewIssuer(shared, jwtaudit.WithTTL(time.Hour))
@@ -90,10 +91,12 @@ func run(out io.Writer, logPath, envSecret string) error {
 	}
 	report(out, "expired", verifier, expired)
 
-	if err := logFile.Sync(); err != nil {
+	head := audit.Head()
+	if err := audit.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "audit:    5 events appended to %s\n", logPath)
+	fmt.Fprintf(out, "audit:    5 events appended to %s, head %d:%s\n", logPath, head.Seq, head.Hash)
+	fmt.Fprintf(out, "check it: go run ./cmd/jwtaudit verify %s\n", logPath)
 	return nil
 }
 

@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jwtaudit/jwtaudit/auditlog"
 )
 
 func TestRun(t *testing.T) {
@@ -19,7 +22,7 @@ func TestRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			logPath := filepath.Join(t.TempDir(), "token.log")
 			var out strings.Builder
-			if err := run(&out, logPath, tc.secret); err != nil {
+			if err := run(&out, logPath, tc.secret, ""); err != nil {
 				t.Fatal(err)
 			}
 			got := out.String()
@@ -53,13 +56,21 @@ func TestRun(t *testing.T) {
 			if strings.Join(msgs, "|") != strings.Join(want, "|") {
 				t.Errorf("audit trail = %q, want %q", msgs, want)
 			}
+			// A second run continues the chain, and the whole trail verifies.
+			if err := run(io.Discard, logPath, tc.secret, ""); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := auditlog.Verify([]string{logPath}, auditlog.VerifyOptions{})
+			if err != nil || rep.Records != 10 {
+				t.Errorf("the trail does not verify: %+v, %v", rep, err)
+			}
 		})
 	}
 }
 
 func TestRunRefusesShortSecret(t *testing.T) {
 	var out strings.Builder
-	err := run(&out, filepath.Join(t.TempDir(), "token.log"), "short")
+	err := run(&out, filepath.Join(t.TempDir(), "token.log"), "short", "")
 	if err == nil || !strings.Contains(err.Error(), "at least 32") {
 		t.Fatalf("err = %v", err)
 	}

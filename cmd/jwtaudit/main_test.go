@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/auditlog"
+)
+
+// cli runs one command line and returns its exit code and output.
+func cli(args ...string) (code int, stdout, stderr string) {
+	var out, errOut strings.Builder
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const salt = "a redaction salt of 32 bytes or more"
+
+// writeTrail issues and verifies tokens through a redacting, chained file
+// store, and returns the log's path and head.
+func writeTrail(t *testing.T, chainKey []byte) (string, auditlog.Head) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.log")
+	store, err := auditlog.Open(path, auditlog.Options{ChainKey: chainKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	redactor, err := jwtaudit.NewRedactor([]byte(salt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, []byte("0123456789abcdef0123456789abcdef"))
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	shared := jwtaudit.Options(jwtaudit.WithKeys(key), jwtaudit.WithAudit(store), jwtaudit.WithRedaction(redactor),
+		jwtaudit.WithClock(func() time.Time { return now }))
+	is, _ := jwtaudit.NewIssuer(shared)
+	v, _ := jwtaudit.NewVerifier(shared)
+	ctx := context.Background()
+	for i, sub := range []string{"alice", "bob", "alice", "alice"} {
+		raw, err := is.Issue(ctx, jwtaudit.Claims{Subject: sub, ID: fmt.Sprintf("jti-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = v.Verify(ctx, raw)
+		_, _ = v.Verify(ctx, raw+"x")
+	}
+	head := store.Head()
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, head
+}
+
+func TestHelpAndUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, exitUsage, "Usage:"},
+		{[]string{"--help"}, exitOK, "jwtaudit verify"},
+		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{[]string{"verify"}, exitUsage, "no log file given"},
+		{[]string{"verify", "--help"}, exitOK, "-key-file"},
+		{[]string{"verify", "--bogus", "x"}, exitUsage, "flag provided but not defined"},
+		{[]string{"verify", "missing.log"}, exitUsage, "no such file"},
+		{[]string{"verify", "--head", "nonsense", "x"}, exitUsage, "--head"},
+		{[]string{"summary"}, exitUsage, "no log file given"},
+		{[]string{"summary", "missing.log"}, exitUsage, "no such file"},
+		{[]string{"hash"}, exitUsage, "exactly one value"},
+		{[]string{"hash", "alice"}, exitUsage, "no salt"},
+		{[]string{"hash", "--salt-file", "missing", "alice"}, exitUsage, "no such file"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Setenv("JWTAUDIT_REDACTION_SALT", "")
+			code, out, errOut := cli(tc.args...)
+			if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+				t.Errorf("exit %d, want %d; output lacks %q:\n%s%s", code, tc.code, tc.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestVerifyCommand(t *testing.T) {
+	key := []byte("chain key of the trail under test")
+	path, head := writeTrail(t, key)
+	keyFile := filepath.Join(t.TempDir(), "chain.key")
+	os.WriteFile(keyFile, append(key, '\n'), 0o600)
+	headArg := fmt.Sprintf("%d:%s", head.Seq, head.Hash)
+
+	code, out, _ := cli("verify", "--key-file", keyFile, "--head", headArg, path)
+	if code != exitOK || !strings.Contains(out, "ok: 12 records, 1 to 12") || !strings.Contains(out, "saved head, record 12") {
+		t.Fatalf("verify: exit %d\n%s", code, out)
+	}
+	t.Setenv("JWTAUDIT_CHAIN_KEY", string(key))
+	if code, out, _ := cli("verify", path); code != exitOK || !strings.Contains(out, "head: 12:"+head.Hash) {
+		t.Errorf("verify with the key from the environment: exit %d\n%s", code, out)
+	}
+	t.Setenv("JWTAUDIT_CHAIN_KEY", "")
+	if code, out, _ := cli("verify", path); code != exitProblem || !strings.Contains(out, "FAILED") {
+		t.Errorf("verify without the chain key: exit %d\n%s", code, out)
+	}
+
+	// Cut the last two lines: only the head notices.
+	data, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(data), "\n")
+	cut := filepath.Join(t.TempDir(), "cut.log")
+	os.WriteFile(cut, []byte(strings.Join(lines[:10], "")), 0o600)
+	if code, _, _ := cli("verify", "--key-file", keyFile, cut); code != exitOK {
+		t.Errorf("a cut log without --head: exit %d", code)
+	}
+	code, out, _ = cli("verify", "--key-file", keyFile, "--head", headArg, cut)
+	if code != exitProblem || !strings.Contains(out, "cut.log:10: the log ends at record 10") {
+		t.Errorf("a cut log with --head: exit %d\n%s", code, out)
+	}
+
+	// Edit one byte of line 3.
+	edited := filepath.Join(t.TempDir(), "edited.log")
+	lines[2] = strings.Replace(lines[2], `"verify"`, `"verifY"`, 1)
+	os.WriteFile(edited, []byte(strings.Join(lines, "")), 0o600)
+	code, out, _ = cli("verify", "--key-file", keyFile, edited)
+	if code != exitProblem || !strings.Contains(out, "edited.log:3: record 3 was edited") {
+		t.Errorf("an edited log: exit %d\n%s", code, out)
+	}
+
+	// A file that is no log at all.
+	notes := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notes, []byte("shopping list\n"), 0o600)
+	if code, out, _ := cli("verify", notes); code != exitProblem || !strings.Contains(out, "not a chained jwtaudit audit log") {
+		t.Errorf("a text file: exit %d\n%s", code, out)
+	}
+}
+
+func TestSummaryCommand(t *testing.T) {
+	path, _ := writeTrail(t, nil)
+	code, out, _ := cli("summary", path)
+	for _, want := range []string{"records: 12, from 2026-11-27T10:00:00Z", "issue", "signature", "BUSIEST SUBJECTS", "k1", "2026-11-27T10:00Z"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+
+	code, out, _ = cli("summary", "--json", "--top", "1", path)
+	var s summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil || code != exitOK {
+		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+	}
+	counts := map[string]int{}
+	for _, o := range s.Outcomes {
+		counts[o.Op+"/"+o.Outcome+"/"+o.Reason] = o.Count
+	}
+	want := map[string]int{"issue/success/": 4, "verify/success/": 4, "verify/rejected/signature": 4}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("outcomes %v, want %v", counts, want)
+	}
+	if len(s.Subjects) != 1 || s.Subjects[0].Count != 9 || len(s.RejectionsPerHour) != 1 || s.RejectionsPerHour[0].Count != 4 {
+		t.Errorf("summary = %+v", s)
+	}
+
+	notes := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notes, []byte("shopping list\n"), 0o600)
+	if code, _, errOut := cli("summary", notes); code != exitUsage || !strings.Contains(errOut, "notes.txt:1: not a jwtaudit audit record") {
+		t.Errorf("summary of a text file: exit %d, %s", code, errOut)
+	}
+}
+
+// TestHashFindsRedactedSubject is the redaction promise end to end: the
+// clear subject and jti are nowhere in the file, and the hash command
+// finds the subject's records.
+func TestHashFindsRedactedSubject(t *testing.T) {
+	path, _ := writeTrail(t, nil)
+	data, _ := os.ReadFile(path)
+	for _, clear := range []string{"alice", "bob", "jti-0", "jti-3"} {
+		if strings.Contains(string(data), clear) {
+			t.Errorf("%q is in the redacted trail", clear)
+		}
+	}
+	saltFile := filepath.Join(t.TempDir(), "salt")
+	os.WriteFile(saltFile, []byte(salt+"\n"), 0o600)
+	code, out, _ := cli("hash", "--salt-file", saltFile, "alice")
+	hash := strings.TrimSpace(out)
+	if code != exitOK || !strings.HasPrefix(hash, "hmac-sha256:") {
+		t.Fatalf("hash: exit %d, %q", code, out)
+	}
+	// alice: 3 tokens, each issued, verified and rejected once.
+	if n := strings.Count(string(data), `"sub":"`+hash+`"`); n != 9 {
+		t.Errorf("the hash of alice finds %d records, want 9", n)
+	}
+	t.Setenv("JWTAUDIT_REDACTION_SALT", salt)
+	if _, out2, _ := cli("hash", "alice"); strings.TrimSpace(out2) != hash {
+		t.Errorf("the salt from the environment gives %q", out2)
+	}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+)
+
+// summary is what `jwtaudit summary` reports; its JSON form is --json's.
+type summary struct {
+	Records           int         `json:"records"`
+	From              time.Time   `json:"from"`
+	To                time.Time   `json:"to"`
+	Outcomes          []outcome   `json:"outcomes"`
+	Subjects          []named     `json:"busiest_subjects"`
+	KeyIDs            []named     `json:"busiest_key_ids"`
+	RejectionsPerHour []hourCount `json:"rejections_per_hour"`
+}
+
+type outcome struct {
+	Op      string `json:"op"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason,omitempty"`
+	Count   int    `json:"count"`
+}
+
+type named struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+type hourCount struct {
+	Hour  time.Time `json:"hour"`
+	Count int       `json:"count"`
+}
+
+// record is what the summary reads of one line.
+type record struct {
+	Time    time.Time `json:"time"`
+	Op      string    `json:"op"`
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason"`
+	Sub     string    `json:"sub"`
+	Kid     string    `json:"kid"`
+}
+
+func runSummary(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("summary", "summary [--json] [--top N] LOG...", stderr)
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	top := fs.Int("top", 10, "how many of the busiest subjects and key ids to list")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 || *top < 0 {
+		fmt.Fprintln(stderr, "jwtaudit summary: no log file given, or a negative --top")
+		fs.Usage()
+		return exitUsage
+	}
+	s, err := summarize(fs.Args(), *top)
+	if err != nil {
+		fmt.Fprintln(stderr, "jwtaudit summary:", err)
+		return exitUsage
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			fmt.Fprintln(stderr, "jwtaudit summary:", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+	printSummary(stdout, s)
+	return exitOK
+}
+
+// summarize reads every record of the files.
+func summarize(paths []string, top int) (summary, error) {
+	var s summary
+	outcomes := map[outcome]int{}
+	subjects, kids := map[string]int{}, map[string]int{}
+	hours := map[time.Time]int{}
+	for _, path := range paths {
+		err := eachRecord(path, func(r record) {
+			s.Records++
+			if s.From.IsZero() || r.Time.Before(s.From) {
+				s.From = r.Time
+			}
+			if r.Time.After(s.To) {
+				s.To = r.Time
+			}
+			outcomes[outcome{Op: r.Op, Outcome: r.Outcome, Reason: r.Reason}]++
+			if r.Sub != "" {
+				subjects[r.Sub]++
+			}
+			if r.Kid != "" {
+				kids[r.Kid]++
+			}
+			if r.Outcome == "rejected" {
+				hours[r.Time.UTC().Truncate(time.Hour)]++
+			}
+		})
+		if err != nil {
+			return s, err
+		}
+	}
+	if s.Records == 0 {
+		return s, errors.New("no record in the files")
+	}
+	for o, n := range outcomes {
+		o.Count = n
+		s.Outcomes = append(s.Outcomes, o)
+	}
+	slices.SortFunc(s.Outcomes, func(a, b outcome) int {
+		return cmp.Or(cmp.Compare(a.Op, b.Op), cmp.Compare(a.Outcome, b.Outcome), cmp.Compare(a.Reason, b.Reason))
+	})
+	s.Subjects, s.KeyIDs = busiest(subjects, top), busiest(kids, top)
+	s.RejectionsPerHour = []hourCount{}
+	for h, n := range hours {
+		s.RejectionsPerHour = append(s.RejectionsPerHour, hourCount{h, n})
+	}
+	slices.SortFunc(s.RejectionsPerHour, func(a, b hourCount) int { return a.Hour.Compare(b.Hour) })
+	return s, nil
+}
+
+// busiest returns the n names with the highest counts, ties by name.
+func busiest(counts map[string]int, n int) []named {
+	out := make([]named, 0, len(counts))
+	for name, c := range counts {
+		out = append(out, named{name, c})
+	}
+	slices.SortFunc(out, func(a, b named) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name)) })
+	return out[:min(n, len(out))]
+}
+
+// eachRecord calls fn for each line of a log, refusing a line that is not
+// a JSON record.
+func eachRecord(path string, fn func(record)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Op == "" {
+			return fmt.Errorf("%s:%d: not a jwtaudit audit record", path, n)
+		}
+		fn(r)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, s summary) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "records: %d, from %s to %s\n\n", s.Records, s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
+	fmt.Fprintln(tw, "OP\tOUTCOME\tREASON\tCOUNT")
+	for _, o := range s.Outcomes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", o.Op, o.Outcome, o.Reason, o.Count)
+	}
+	fmt.Fprintln(tw, "\nBUSIEST SUBJECTS\t\t\tCOUNT")
+	for _, n := range s.Subjects {
+		fmt.Fprintf(tw, "%s\t\t\t%d\n", n.Name, n.Count)
+	}
+	fmt.Fprintln(tw, "\nBUSIEST KEY IDS\t\t\tCOUNT")
+	for _, n := range s.KeyIDs {
+		fmt.Fprintf(tw, "%s\t\t\t%d\n", n.Name, n.Count)
+	}
+	fmt.Fprintln(tw, "\nREJECTIONS PER HOUR\t\t\tCOUNT")
+	if len(s.RejectionsPerHour) == 0 {
+		fmt.Fprintln(tw, "none\t\t\t0")
+	}
+	for _, h := range s.RejectionsPerHour {
+		fmt.Fprintf(tw, "%s\t\t\t%d\n", h.Hour.Format("2006-01-02T15:04Z"), h.Count)
+	}
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/jwtaudit/jwtaudit/auditlog"
+)
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("verify", "verify [--key-file FILE] [--head SEQ:HASH|FILE] LOG...", stderr)
+	keyFile := fs.String("key-file", "", "file holding the chain key the log was written with (default $JWTAUDIT_CHAIN_KEY)")
+	headArg := fs.String("head", "", "a saved head, as SEQ:HASH or a file holding {\"seq\":…,\"hash\":…}")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "jwtaudit verify: no log file given")
+		fs.Usage()
+		return exitUsage
+	}
+	key, err := secret(*keyFile, "JWTAUDIT_CHAIN_KEY")
+	if err != nil {
+		fmt.Fprintln(stderr, "jwtaudit verify: chain key:", err)
+		return exitUsage
+	}
+	opts := auditlog.VerifyOptions{ChainKey: key}
+	if *headArg != "" {
+		head, err := parseHead(*headArg)
+		if err != nil {
+			fmt.Fprintln(stderr, "jwtaudit verify: --head:", err)
+			return exitUsage
+		}
+		opts.Head = &head
+	}
+
+	rep, err := auditlog.Verify(fs.Args(), opts)
+	var ce *auditlog.ChainError
+	switch {
+	case errors.As(err, &ce):
+		fmt.Fprintf(stdout, "FAILED %s\n", ce)
+		return exitProblem
+	case err != nil:
+		fmt.Fprintln(stderr, "jwtaudit verify:", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "ok: %d records, %d to %d, in %d file(s): %s\n",
+		rep.Records, rep.FirstSeq, rep.Head.Seq, len(rep.Files), strings.Join(rep.Files, " "))
+	if opts.Head == nil {
+		fmt.Fprintf(stdout, "head: %d:%s\n(keep the head elsewhere; --head %d:%s then also detects records cut from the end)\n",
+			rep.Head.Seq, rep.Head.Hash, rep.Head.Seq, rep.Head.Hash)
+	} else {
+		fmt.Fprintf(stdout, "the saved head, record %d, is in the log unchanged\n", opts.Head.Seq)
+	}
+	return exitOK
+}
+
+// parseHead reads SEQ:HASH, or else a JSON head from a file.
+func parseHead(arg string) (auditlog.Head, error) {
+	if seq, hash, ok := strings.Cut(arg, ":"); ok {
+		n, err := strconv.ParseUint(seq, 10, 64)
+		if err == nil && len(hash) == 64 {
+			return auditlog.Head{Seq: n, Hash: hash}, nil
+		}
+	}
+	data, err := os.ReadFile(arg)
+	if err != nil {
+		return auditlog.Head{}, fmt.Errorf("neither SEQ:HASH nor a readable file: %w", err)
+	}
+	var h auditlog.Head
+	if err := json.Unmarshal(data, &h); err != nil || h.Seq == 0 || len(h.Hash) != 64 {
+		return auditlog.Head{}, fmt.Errorf("%s does not hold a head ({\"seq\":N,\"hash\":\"64 hex digits\"})", arg)
+	}
+	return h, nil
+}
