@@ -1,10 +1,11 @@
 module github.com/jwtaudit/jwtaudit
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/lestrrat-go/jwx/v3 v3.4.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4
 )
 
 require (
