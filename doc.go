@@ -68,14 +68,26 @@
 // clipped in length: they come from whoever sent it.
 //
 // [Event.LogValue] is the one place that decides what is written. The
-// [SlogSink] writes events to any [log/slog.Handler]; [AuditFunc] adapts a
-// function; [DiscardAudit], the default, drops them.
+// [SlogSink] writes events to any [log/slog.Handler]; the auditlog
+// sub-package keeps them in a hash-chained file that proves it was not
+// edited; [AsyncSink] takes the writing off the request's path; [FanOut]
+// records to several sinks; [AuditFunc] adapts a function; [DiscardAudit],
+// the default, drops them. Private claims are recorded only when named by
+// [WithAuditClaims]; [WithRedaction] writes identifying values as salted
+// hashes that can still be searched.
+//
+// # Failure policy
 //
 // The trail fails closed: if the sink returns an error, Issue returns
 // [ErrAudit] and no token, and Verify returns [ErrAudit] and no token, even
 // for a valid one. A decision that could not be recorded is not made. The
-// price is availability: a full disk stops logins. Services that would
-// rather keep serving should give the sink a fallback of its own.
+// price is availability: a full disk stops logins. [WithAuditFailOpen]
+// chooses the other side of the trade: the real result is returned and the
+// sink's error goes to a function of yours, so the service keeps working
+// while decisions go unrecorded until someone acts on the alarm. An
+// [AsyncSink] can refuse an event only while queuing it (when it is closed,
+// or its caller gives up waiting for room); a write that fails later is
+// counted and reported, not refused.
 //
 // # Performance
 //

@@ -181,16 +181,14 @@ func (s *Store) recover(tail tail) error {
 		return fmt.Errorf("auditlog: cutting the torn last line of %s: %w", s.path, err)
 	}
 	s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: newChainHasher(nil).sum(tail.torn), AfterSeq: s.head.Seq}
-	r := slog.NewRecord(time.Now(), slog.LevelWarn, "audit log recovered", 0)
-	r.AddAttrs(
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.write(context.Background(), time.Now(), slog.LevelWarn, "audit log recovered", []slog.Attr{
 		slog.String("op", "recover"),
 		slog.String("detail", "an incomplete last record, cut short by a crash, was removed"),
 		slog.Int("torn_bytes", s.recovery.TornBytes),
 		slog.String("torn_sha256", s.recovery.TornHash),
-	)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.write(context.Background(), r)
+	})
 }
 
 // Recovered returns what Open cut off the end of the log, or nil.
@@ -200,27 +198,26 @@ func (s *Store) Recovered() *Recovery { return s.recovery }
 // in the log (a partly written line is removed), so that failing closed is
 // safe: a refused operation never has a record.
 func (s *Store) Record(ctx context.Context, e jwtaudit.Event) error {
-	r := slog.NewRecord(e.Time, e.Level(), e.Message(), 0)
-	r.AddAttrs(e.LogValue().Group()...)
+	attrs := e.LogValue().Group()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.write(ctx, r)
+	return s.write(ctx, e.Time, e.Level(), e.Message(), attrs)
 }
 
-// write adds the chain members to r, formats it and appends it. The caller
-// holds s.mu.
-func (s *Store) write(ctx context.Context, r slog.Record) error {
+// write formats one record, the chain members first, and appends it. The
+// caller holds s.mu.
+func (s *Store) write(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) error {
 	switch {
 	case s.closed:
 		return jwtaudit.ErrClosed
 	case s.broken != nil:
 		return fmt.Errorf("auditlog: %s is unusable since a failed write: %w", s.path, s.broken)
 	}
-	chained := slog.NewRecord(r.Time, r.Level, r.Message, 0)
-	chained.AddAttrs(slog.Uint64("seq", s.head.Seq+1), slog.String("prev", s.head.Hash))
-	r.Attrs(func(a slog.Attr) bool { chained.AddAttrs(a); return true })
+	r := slog.NewRecord(t, level, msg, 0)
+	r.AddAttrs(slog.Uint64("seq", s.head.Seq+1), slog.String("prev", s.head.Hash))
+	r.AddAttrs(attrs...)
 	s.buf.Reset()
-	if err := s.handler.Handle(ctx, chained); err != nil {
+	if err := s.handler.Handle(ctx, r); err != nil {
 		return fmt.Errorf("auditlog: formatting a record: %w", err)
 	}
 	line := s.buf.Bytes() // one JSON object and its newline

@@ -1,0 +1,88 @@
+package auditlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jwtaudit/jwtaudit"
+)
+
+// BenchmarkVerifyWithSink measures what recording the event adds to an
+// HS256 Verify, sink by sink: compare each line with "discard".
+func BenchmarkVerifyWithSink(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		sink func(b *testing.B) jwtaudit.AuditSink
+	}{
+		{"discard", func(*testing.B) jwtaudit.AuditSink { return jwtaudit.DiscardAudit }},
+		{"slogJSON", func(*testing.B) jwtaudit.AuditSink {
+			return jwtaudit.NewSlogSink(slog.NewJSONHandler(io.Discard, nil))
+		}},
+		{"file", func(b *testing.B) jwtaudit.AuditSink { return benchStore(b, SyncNever) }},
+		{"async-file", func(b *testing.B) jwtaudit.AuditSink {
+			a := jwtaudit.NewAsyncSink(benchStore(b, SyncNever), jwtaudit.AsyncOptions{})
+			b.Cleanup(func() { a.Close(context.Background()) })
+			return a
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, []byte("0123456789abcdef0123456789abcdef"))
+			shared := jwtaudit.Options(jwtaudit.WithKeys(key), jwtaudit.WithAudit(tc.sink(b)))
+			is, _ := jwtaudit.NewIssuer(shared)
+			v, _ := jwtaudit.NewVerifier(shared)
+			raw, err := is.Issue(context.Background(), jwtaudit.Claims{Subject: "user-42"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStoreRecord measures the file store's sustained rate under each
+// durability setting, in events per second.
+func BenchmarkStoreRecord(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		d    Durability
+	}{
+		{"never", SyncNever},
+		{"interval", SyncInterval},
+		{"every-record", SyncEveryRecord},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := benchStore(b, tc.d)
+			e := event(1)
+			e.Fingerprint = jwtaudit.FingerprintOf("token")
+			e.ID, e.ExpiresAt, e.Duration = "JTI4C2PV3RZ7NE5LQ2JX3FW6A4", e.Time.Add(time.Hour), 2500
+			ctx := context.Background()
+			b.ReportAllocs()
+			start := time.Now()
+			for b.Loop() {
+				if err := s.Record(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
+
+func benchStore(b *testing.B, d Durability) *Store {
+	s, err := Open(filepath.Join(b.TempDir(), "bench.log"), Options{Durability: d, ChainKey: testChainKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
