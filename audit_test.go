@@ -239,3 +239,18 @@ func TestEventStrings(t *testing.T) {
 		t.Errorf("verified is not the last field before the caller's: %v", d)
 	}
 }
+
+// TestSlogMultiHandlerFailsLikeAllSinks documents the standard library's
+// way to write to several handlers under the all-must-succeed policy: a
+// failing handler makes Record fail.
+func TestSlogMultiHandlerFailsLikeAllSinks(t *testing.T) {
+	var buf bytes.Buffer
+	sink := NewSlogSink(slog.NewMultiHandler(slog.NewJSONHandler(&buf, nil), slog.NewJSONHandler(failingWriter{}, nil)))
+	err := sink.Record(context.Background(), Event{Op: OpVerify, Outcome: OutcomeSuccess})
+	if err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Errorf("Record = %v, want the failing handler's error", err)
+	}
+	if buf.Len() == 0 {
+		t.Errorf("the working handler got nothing")
+	}
+}
