@@ -44,9 +44,12 @@ const (
 	OpIssue        Op = iota + 1 // Issuer.Issue
 	OpVerify                     // Verifier.Verify
 	OpAuditDropped               // an AsyncSink dropped events; Attrs has their count
+	OpKeyRotate                  // a KeySet changed: a key published, rotated in, or removed
+	OpJWKSFetch                  // a RemoteKeySet fetched its JWKS, or failed to
 )
 
-// String returns "issue", "verify" or "audit_dropped".
+// String returns "issue", "verify", "audit_dropped", "key_rotate" or
+// "jwks_fetch".
 func (o Op) String() string {
 	switch o {
 	case OpIssue:
@@ -55,6 +58,10 @@ func (o Op) String() string {
 		return "verify"
 	case OpAuditDropped:
 		return "audit_dropped"
+	case OpKeyRotate:
+		return "key_rotate"
+	case OpJWKSFetch:
+		return "jwks_fetch"
 	}
 	return "unknown"
 }
@@ -180,6 +187,13 @@ func (e Event) Message() string {
 		return "verify failed"
 	case OpAuditDropped:
 		return "audit events dropped"
+	case OpKeyRotate:
+		return "key set changed"
+	case OpJWKSFetch:
+		if e.Outcome == OutcomeSuccess {
+			return "JWKS fetched"
+		}
+		return "JWKS fetch failed"
 	}
 	return "audit event"
 }

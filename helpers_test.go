@@ -175,3 +175,5 @@ func tamper(raw string) string {
 	}
 	return raw[:i] + string(c) + raw[i+1:]
 }
+
+func ed25519FromSeed(seed []byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) }

@@ -9,15 +9,28 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Issuer issues signed tokens. It is safe for concurrent use; create one at
 // start-up and share it.
 type Issuer struct {
-	cfg  issuerConfig
+	cfg    issuerConfig
+	fixed  *signingHead                // with WithKeys
+	cached atomic.Pointer[signingHead] // with WithKeySet: the active key's
+}
+
+// signingHead is a signing key and the encoded header of every token it
+// signs: base64url(header) + ".", made once per key.
+type signingHead struct {
 	key  *Key
-	head []byte // base64url(header) + ".": the same for every token
+	head []byte
+}
+
+func newSigningHead(k *Key, typ string) *signingHead {
+	head := b64.AppendEncode(nil, appendHeader(nil, k, typ))
+	return &signingHead{key: k, head: append(head, '.')}
 }
 
 type issuerConfig struct {
@@ -38,11 +51,12 @@ func defaultIssuerConfig() issuerConfig {
 	}
 }
 
-// NewIssuer returns an issuer configured by opts. It needs at least one key
-// that can sign ([WithKeys]); it signs with the one named by
-// [WithSigningKey], or else the first such key given. Every token gets the
-// header {"alg","kid","typ"}, with "typ" "JWT" unless [WithType] says
-// otherwise.
+// NewIssuer returns an issuer configured by opts. With [WithKeys] it needs
+// at least one key that can sign, and signs with the one named by
+// [WithSigningKey], or else the first such key given; with [WithKeySet] it
+// signs with the set's active key at the time of each Issue. Every token
+// gets the header {"alg","kid","typ"}, with "typ" "JWT" unless [WithType]
+// says otherwise.
 func NewIssuer(opts ...IssuerOption) (*Issuer, error) {
 	cfg := defaultIssuerConfig()
 	for _, o := range opts {
@@ -56,13 +70,34 @@ func NewIssuer(opts ...IssuerOption) (*Issuer, error) {
 	if err := cfg.checkKeys(); err != nil {
 		return nil, err
 	}
+	if cfg.keySet != nil {
+		if len(cfg.keys) > 0 || cfg.signingKeyID != "" {
+			return nil, errors.New("jwtaudit: NewIssuer: WithKeySet replaces WithKeys and WithSigningKey")
+		}
+		if alg := cfg.keySet.Active().alg; !cfg.allows(alg) {
+			return nil, fmt.Errorf("jwtaudit: the key set's active key uses %s, which WithAlgorithms does not allow", alg)
+		}
+		return &Issuer{cfg: cfg}, nil
+	}
 	key, err := cfg.signingKey()
 	if err != nil {
 		return nil, err
 	}
-	header := appendHeader(nil, key, cfg.typ)
-	head := b64.AppendEncode(nil, header)
-	return &Issuer{cfg: cfg, key: key, head: append(head, '.')}, nil
+	return &Issuer{cfg: cfg, fixed: newSigningHead(key, cfg.typ)}, nil
+}
+
+// signing returns the key to sign with now, and its header.
+func (is *Issuer) signing() *signingHead {
+	if is.fixed != nil {
+		return is.fixed
+	}
+	k := is.cfg.keySet.Active()
+	if h := is.cached.Load(); h != nil && h.key == k {
+		return h
+	}
+	h := newSigningHead(k, is.cfg.typ)
+	is.cached.Store(h)
+	return h
 }
 
 func (c *issuerConfig) signingKey() (*Key, error) {
@@ -83,8 +118,8 @@ func (c *issuerConfig) signingKey() (*Key, error) {
 	return nil, errors.New("jwtaudit: NewIssuer needs a key that can sign (WithKeys)")
 }
 
-// Key returns the key the issuer signs with.
-func (is *Issuer) Key() *Key { return is.key }
+// Key returns the key the issuer signs with now.
+func (is *Issuer) Key() *Key { return is.signing().key }
 
 // Issue signs claims into a compact JWS and records one audit event.
 //
@@ -97,12 +132,13 @@ func (is *Issuer) Key() *Key { return is.key }
 // event cannot be recorded, Issue returns [ErrAudit] and no token.
 func (is *Issuer) Issue(ctx context.Context, claims Claims) (string, error) {
 	start := is.cfg.clock()
-	ev := Event{Time: start, Op: OpIssue, Algorithm: is.key.alg, KeyID: is.key.id, Verified: true}
-	token, err := is.issue(start, claims, &ev)
+	sh := is.signing()
+	ev := Event{Time: start, Op: OpIssue, Algorithm: sh.key.alg, KeyID: sh.key.id, Verified: true}
+	token, err := is.issue(start, sh, claims, &ev)
 	return is.finish(ctx, &ev, start, token, err)
 }
 
-func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
+func (is *Issuer) issue(now time.Time, sh *signingHead, c Claims, ev *Event) (string, error) {
 	err := is.complete(now, &c)
 	ev.Issuer, ev.Subject, ev.Audience, ev.ID, ev.ExpiresAt = c.Issuer, c.Subject, c.Audience, c.ID, c.ExpiresAt
 	if err != nil {
@@ -123,12 +159,16 @@ func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
 	*scratch = payload
 
 	// Size the token exactly so it is built in one allocation.
-	out := make([]byte, 0, len(is.head)+b64.EncodedLen(len(payload))+1+b64.EncodedLen(is.key.sigLen))
-	out = append(out, is.head...)
+	key := sh.key
+	if is.fixed == nil && !is.cfg.allows(key.alg) {
+		return "", fail(ReasonSigning, "the active key %q uses %s, which WithAlgorithms does not allow", key.id, key.alg)
+	}
+	out := make([]byte, 0, len(sh.head)+b64.EncodedLen(len(payload))+1+b64.EncodedLen(key.sigLen))
+	out = append(out, sh.head...)
 	out = b64.AppendEncode(out, payload)
-	sig, err := is.sign(out)
+	sig, err := sign(key, out)
 	if err != nil {
-		return "", failWrap(ReasonSigning, err, fmt.Sprintf("key %q", is.key.id))
+		return "", failWrap(ReasonSigning, err, fmt.Sprintf("key %q", key.id))
 	}
 	out = append(out, '.')
 	out = b64.AppendEncode(out, sig)
@@ -184,13 +224,13 @@ func (is *Issuer) complete(now time.Time, c *Claims) error {
 
 // sign calls the key's signer, turning a panic in a caller's crypto.Signer
 // into an error so that the call still ends with its one event.
-func (is *Issuer) sign(input []byte) (sig []byte, err error) {
+func sign(key *Key, input []byte) (sig []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			sig, err = nil, errors.New("signer panicked")
 		}
 	}()
-	return is.key.sign(input)
+	return key.sign(input)
 }
 
 // finish records the event of one Issue call and decides what it returns.

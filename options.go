@@ -56,6 +56,7 @@ func Options(opts ...Option) Option {
 // sharedConfig is what Option sets.
 type sharedConfig struct {
 	keys         []*Key
+	keySet       *KeySet
 	issuer       string
 	audience     []string
 	clock        func() time.Time
@@ -98,6 +99,32 @@ func WithKeys(keys ...*Key) Option {
 			}
 		}
 		c.keys = append(c.keys, keys...)
+		return nil
+	})
+}
+
+// WithKeySet uses a rotating [KeySet]: the issuer signs with its active key
+// at the time of each Issue, the verifier accepts its next, active and
+// unexpired retiring keys. It replaces [WithKeys].
+func WithKeySet(ks *KeySet) Option {
+	return sharedOption(func(c *sharedConfig) error {
+		if ks == nil {
+			return errors.New("jwtaudit: WithKeySet: nil key set")
+		}
+		c.keySet = ks
+		return nil
+	})
+}
+
+// WithKeySource makes the verifier take its keys from src: a
+// [RemoteKeySet] that follows a JWKS URL, or a source of your own. It
+// replaces [WithKeys] and [WithKeySet].
+func WithKeySource(src KeySource) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if src == nil {
+			return errors.New("jwtaudit: WithKeySource: nil source")
+		}
+		c.source = src
 		return nil
 	})
 }

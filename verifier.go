@@ -14,11 +14,10 @@ import (
 // Verifier verifies tokens. It is safe for concurrent use; create one at
 // start-up and share it.
 type Verifier struct {
-	cfg     verifierConfig
-	keys    map[string]*Key
-	onlyKey *Key     // the key, when exactly one is configured: used when "kid" is absent
-	known   []string // expected claim values, which decoding reuses instead of copying
-	watch   []string // private claims the decoder looks for: required ones, then audited ones
+	cfg   verifierConfig
+	keys  keyFinder
+	known []string // expected claim values, which decoding reuses instead of copying
+	watch []string // private claims the decoder looks for: required ones, then audited ones
 }
 
 type verifierConfig struct {
@@ -31,6 +30,7 @@ type verifierConfig struct {
 	requiredPrivate    []string
 	validators         []Validator
 	expiryOptional     bool
+	source             KeySource
 }
 
 // defaultMaxTokenSize bounds the input Verify looks at. Real tokens are a
@@ -44,8 +44,9 @@ func defaultVerifierConfig() verifierConfig {
 	}
 }
 
-// NewVerifier returns a verifier configured by opts. It needs at least one
-// key ([WithKeys]); a key that can sign is used for its public part only.
+// NewVerifier returns a verifier configured by opts. It needs its keys from
+// exactly one of [WithKeys], [WithKeySet] and [WithKeySource]; a key that
+// can sign is used for its public part only.
 func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 	cfg := defaultVerifierConfig()
 	for _, o := range opts {
@@ -56,18 +57,25 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 			return nil, err
 		}
 	}
-	if len(cfg.keys) == 0 {
-		return nil, errors.New("jwtaudit: NewVerifier needs at least one key (WithKeys)")
-	}
 	if err := cfg.checkKeys(); err != nil {
 		return nil, err
 	}
-	v := &Verifier{cfg: cfg, keys: make(map[string]*Key, len(cfg.keys))}
-	for _, k := range cfg.keys {
-		v.keys[k.id] = k
-	}
-	if len(cfg.keys) == 1 {
-		v.onlyKey = cfg.keys[0]
+	v := &Verifier{cfg: cfg}
+	switch sources := countTrue(len(cfg.keys) > 0, cfg.keySet != nil, cfg.source != nil); {
+	case sources == 0:
+		return nil, errors.New("jwtaudit: NewVerifier needs keys: WithKeys, WithKeySet or WithKeySource")
+	case sources > 1:
+		return nil, errors.New("jwtaudit: NewVerifier takes keys from one of WithKeys, WithKeySet and WithKeySource")
+	case len(cfg.keys) > 0:
+		v.keys = newStaticKeys(cfg.keys)
+	case cfg.keySet != nil:
+		v.keys = cfg.keySet
+	default:
+		if f, ok := cfg.source.(keyFinder); ok {
+			v.keys = f
+		} else {
+			v.keys = sourceFinder{cfg.source}
+		}
 	}
 	v.watch = append(append(v.watch, cfg.requiredPrivate...), cfg.auditClaims...)
 	if len(v.watch) > maxWatchedClaims {
@@ -127,7 +135,7 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 		ev.setHeader(&h)
 		return nil, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(h.alg)))
 	}
-	key, err := v.key(&h)
+	key, err := v.keys.findKey(ctx, h.kid, h.hasKid)
 	if err != nil {
 		ev.setHeader(&h)
 		return nil, err
@@ -208,22 +216,6 @@ func (v *Verifier) header(h *rawHeader, key *Key) Header {
 // before its key was found; the values are clipped, as they are unverified.
 func (e *Event) setHeader(h *rawHeader) {
 	e.Algorithm, e.KeyID = Algorithm(clip(string(h.alg))), clip(string(h.kid))
-}
-
-// key selects the verification key by "kid". A token without "kid" is
-// accepted only when a single key is configured, so that there is never a
-// choice to make from anything the token says.
-func (v *Verifier) key(h *rawHeader) (*Key, error) {
-	if !h.hasKid {
-		if v.onlyKey != nil {
-			return v.onlyKey, nil
-		}
-		return nil, fail(ReasonUnknownKey, "no kid, and several keys are configured")
-	}
-	if k, ok := v.keys[string(h.kid)]; ok {
-		return k, nil
-	}
-	return nil, fail(ReasonUnknownKey, "kid %q", clip(string(h.kid)))
 }
 
 // checkClaims runs the claim checks, in the documented order.
@@ -387,3 +379,13 @@ func (e *Event) setClaims(c *Claims) {
 
 // maxUnverifiedAudiences bounds the "aud" values copied into an event.
 const maxUnverifiedAudiences = 8
+
+func countTrue(conds ...bool) int {
+	n := 0
+	for _, c := range conds {
+		if c {
+			n++
+		}
+	}
+	return n
+}
