@@ -95,7 +95,7 @@ func outcomeOf(r Reason) Outcome {
 	switch r {
 	case ReasonNone:
 		return OutcomeSuccess
-	case ReasonSigning, ReasonAudit, ReasonInternal:
+	case ReasonSigning, ReasonAudit, ReasonInternal, ReasonKeyFetch:
 		return OutcomeError
 	}
 	return OutcomeRejected

@@ -34,6 +34,7 @@ const (
 	ReasonSigning                      // ErrSigning
 	ReasonAudit                        // ErrAudit
 	ReasonInternal                     // ErrInternal
+	ReasonKeyFetch                     // ErrKeyFetch
 
 	reasonCount // keep last: the number of reasons
 )
@@ -60,6 +61,7 @@ var reasonNames = [reasonCount]string{
 	ReasonSigning:        "signing",
 	ReasonAudit:          "audit",
 	ReasonInternal:       "internal",
+	ReasonKeyFetch:       "key_fetch",
 }
 
 // String returns the stable snake_case name of r, such as "expired".
@@ -159,6 +161,11 @@ var (
 	// ErrInternal: a caller-supplied validator panicked. The panic is
 	// recovered, the token is refused and the event is recorded.
 	ErrInternal = newSentinel(ReasonInternal, "internal error")
+
+	// ErrKeyFetch: a RemoteKeySet could not fetch its JWKS. It is the
+	// reason of the failed fetch's jwks_fetch event; Verify itself reports
+	// a key it could not find as ErrUnknownKey.
+	ErrKeyFetch = newSentinel(ReasonKeyFetch, "key fetch failed")
 )
 
 // sentinels maps each Reason to its sentinel error.

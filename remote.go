@@ -1,0 +1,467 @@
+package jwtaudit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/httprc/v3"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// RemoteKeySet follows a JWKS URL, such as an identity provider's, for a
+// [Verifier] ([WithKeySource]). It fetches through jwx's jwk.Cache, which
+// refreshes in the background as the response's Cache-Control says, kept
+// between a minimum and a maximum interval, and adds what that cache lacks:
+//
+//   - A token with an unknown "kid" triggers one refresh, shared by every
+//     caller waiting for it and rate limited, so that a storm of made-up
+//     kids costs at most one fetch per RefreshRateLimit.
+//   - A failed fetch (an error status, a body that is not a JWK Set, one
+//     larger than MaxBytes, no answer within Timeout) keeps the last good
+//     keys.
+//   - Only https, unless InsecureAllowHTTP.
+//   - Keys that do not fit are skipped, each with its reason: symmetric
+//     keys, "use" other than "sig", an algorithm this package does not
+//     support or that does not fit the key, weak keys.
+//   - Every fetch, successful or not, is an audit event with op jwks_fetch
+//     that lists the keys added, removed and skipped.
+//
+// Keys are looked up without a lock: after warm-up, verifying against a
+// RemoteKeySet costs what verifying against fixed keys does.
+type RemoteKeySet struct {
+	url   string
+	opts  RemoteKeySetOptions
+	http  *http.Client
+	cache *jwk.Cache
+	keys  atomic.Pointer[remoteKeys]
+
+	mu          sync.Mutex // guards flight and lastFetch
+	flight      chan struct{}
+	lastFetch   time.Time
+	firstFetch  chan struct{}
+	firstOnce   sync.Once
+	closeOnce   sync.Once
+	stopContext context.CancelFunc
+}
+
+// RemoteKeySetOptions configures a RemoteKeySet. Zero values take the
+// defaults named.
+type RemoteKeySetOptions struct {
+	MinRefresh       time.Duration // background refresh at most this often, whatever Cache-Control says (5 minutes)
+	MaxRefresh       time.Duration // and at least this often (24 hours)
+	RefreshRateLimit time.Duration // at most one refresh for unknown kids per this interval (30 seconds)
+	Timeout          time.Duration // for one fetch, body included (10 seconds)
+	MaxBytes         int64         // largest JWKS accepted (1 MiB)
+
+	// InsecureAllowHTTP accepts an http:// URL. Keys fetched in clear
+	// text can be replaced by anyone on the path: use it only for tests
+	// and for a loopback address.
+	InsecureAllowHTTP bool
+
+	// HTTPClient, when set, is the client to fetch with (its Transport
+	// and TLS settings are kept; Timeout and redirect checks are set by
+	// the key set).
+	HTTPClient *http.Client
+
+	Audit AuditSink        // records each fetch (default DiscardAudit)
+	Clock func() time.Time // event times (default time.Now)
+}
+
+// remoteKeys is one immutable generation of fetched keys.
+type remoteKeys struct {
+	byID map[string]*Key
+	only *Key
+}
+
+const (
+	defaultMinRefresh = 5 * time.Minute
+	defaultMaxRefresh = 24 * time.Hour
+	defaultRateLimit  = 30 * time.Second
+	defaultTimeout    = 10 * time.Second
+	defaultMaxBytes   = 1 << 20
+	maxRemoteKeys     = 100 // more keys than any real JWKS holds are skipped
+)
+
+// NewRemoteKeySet starts following the JWKS at rawURL and waits (until
+// ctx ends, or Timeout) for the first fetch. A failed first fetch is not an
+// error: it is recorded, tokens are refused with ErrUnknownKey until keys
+// arrive, and the first unknown kid retries. Close stops the background
+// refresh.
+func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOptions) (*RemoteKeySet, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %w", err)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && opts.InsecureAllowHTTP:
+	default:
+		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %q is not an https URL (InsecureAllowHTTP allows http)", rawURL)
+	}
+	if opts.MinRefresh < 0 || opts.MaxRefresh < 0 || opts.RefreshRateLimit < 0 || opts.Timeout < 0 || opts.MaxBytes < 0 {
+		return nil, errors.New("jwtaudit: NewRemoteKeySet: negative option")
+	}
+	setDefault(&opts.MinRefresh, defaultMinRefresh)
+	setDefault(&opts.MaxRefresh, defaultMaxRefresh)
+	setDefault(&opts.RefreshRateLimit, defaultRateLimit)
+	setDefault(&opts.Timeout, defaultTimeout)
+	setDefault(&opts.MaxBytes, defaultMaxBytes)
+	if opts.MaxRefresh < opts.MinRefresh {
+		return nil, errors.New("jwtaudit: NewRemoteKeySet: MaxRefresh is below MinRefresh")
+	}
+	if opts.Audit == nil {
+		opts.Audit = DiscardAudit
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+
+	r := &RemoteKeySet{url: rawURL, opts: opts, firstFetch: make(chan struct{})}
+	r.keys.Store(&remoteKeys{byID: map[string]*Key{}})
+	r.http = r.newHTTPClient()
+
+	// The cache's goroutines live until Close, not until the caller's
+	// context ends.
+	cacheCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.stopContext = cancel
+	r.cache, err = jwk.NewCache(cacheCtx, httprc.NewClient())
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %w", err)
+	}
+	err = r.cache.Register(ctx, rawURL,
+		jwk.WithHTTPClient(fetcher{r}),
+		jwk.WithWaitReady(false),
+		// The cache's own copy of the set is not used (the fetcher keeps
+		// the keys); a key it cannot parse must not fail the whole set.
+		jwk.WithIgnoreParseError(true),
+		jwk.WithHttprcResourceOption(httprc.WithMinInterval(opts.MinRefresh)),
+		jwk.WithHttprcResourceOption(httprc.WithMaxInterval(opts.MaxRefresh)),
+	)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %w", err)
+	}
+	wait, stop := context.WithTimeout(ctx, opts.Timeout+time.Second)
+	defer stop()
+	select {
+	case <-r.firstFetch:
+	case <-wait.Done():
+	}
+	return r, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// newHTTPClient makes the client fetches go through: bounded in time,
+// refusing redirects to plain http.
+func (r *RemoteKeySet) newHTTPClient() *http.Client {
+	c := &http.Client{}
+	if r.opts.HTTPClient != nil {
+		*c = *r.opts.HTTPClient
+	}
+	c.Timeout = r.opts.Timeout
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
+		}
+		if req.URL.Scheme != "https" && !r.opts.InsecureAllowHTTP {
+			return fmt.Errorf("redirect to %s, which is not https", req.URL.Redacted())
+		}
+		return nil
+	}
+	return c
+}
+
+// fetcher is the HTTP client jwk.Cache fetches with. Every fetch, whether
+// the cache schedules it or a refresh asks for it, passes here: the body is
+// read (up to MaxBytes), parsed into keys, installed and recorded, then
+// handed on to the cache.
+type fetcher struct{ r *RemoteKeySet }
+
+func (f fetcher) Do(req *http.Request) (*http.Response, error) {
+	r := f.r
+	start := r.opts.Clock()
+	r.mu.Lock()
+	r.lastFetch = time.Now()
+	r.mu.Unlock()
+	defer r.firstOnce.Do(func() { close(r.firstFetch) })
+
+	res, err := r.http.Do(req)
+	if err != nil {
+		r.recordFailure(req.Context(), start, fmt.Errorf("request: %w", err))
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, r.opts.MaxBytes+1))
+	res.Body.Close()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("reading the response: %w", err)
+	case res.StatusCode != http.StatusOK:
+		err = fmt.Errorf("status %d", res.StatusCode)
+	case int64(len(body)) > r.opts.MaxBytes:
+		err = fmt.Errorf("the response is larger than %d bytes", r.opts.MaxBytes)
+	}
+	if err != nil {
+		r.recordFailure(req.Context(), start, err)
+		return nil, err
+	}
+	keys, skipped, err := parseRemoteKeys(body)
+	if err != nil {
+		r.recordFailure(req.Context(), start, err)
+		return nil, err
+	}
+	r.install(req.Context(), start, keys, skipped)
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	return res, nil
+}
+
+// install swaps a new generation of keys in and records the fetch.
+func (r *RemoteKeySet) install(ctx context.Context, start time.Time, keys []*Key, skipped []string) {
+	next := &remoteKeys{byID: make(map[string]*Key, len(keys))}
+	for _, k := range keys {
+		next.byID[k.id] = k
+	}
+	if len(keys) == 1 {
+		next.only = keys[0]
+	}
+	old := r.keys.Swap(next)
+	var added, removed []string
+	for id := range next.byID {
+		if old.byID[id] == nil {
+			added = append(added, id)
+		}
+	}
+	for id := range old.byID {
+		if next.byID[id] == nil {
+			removed = append(removed, id)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	attrs := []slog.Attr{slog.String("url", r.url), slog.Int("keys", len(keys))}
+	for _, list := range []struct {
+		name  string
+		items []string
+	}{{"added", added}, {"removed", removed}, {"skipped", skipped}} {
+		if len(list.items) > 0 {
+			attrs = append(attrs, slog.Any(list.name, list.items))
+		}
+	}
+	_ = r.opts.Audit.Record(ctx, Event{
+		Time: start, Op: OpJWKSFetch, Outcome: OutcomeSuccess, Verified: true,
+		Duration: r.opts.Clock().Sub(start), Attrs: attrs,
+	})
+}
+
+// recordFailure records a failed fetch. The keys stay as they were.
+func (r *RemoteKeySet) recordFailure(ctx context.Context, start time.Time, err error) {
+	_ = r.opts.Audit.Record(ctx, Event{
+		Time: start, Op: OpJWKSFetch, Outcome: OutcomeError, Reason: ReasonKeyFetch,
+		Detail:   failWrap(ReasonKeyFetch, err, r.url).Error(),
+		Duration: r.opts.Clock().Sub(start),
+		Attrs:    []slog.Attr{slog.String("url", r.url), slog.Int("keys_kept", len(r.keys.Load().byID))},
+	})
+}
+
+// parseRemoteKeys turns a JWK Set into keys, skipping (with a reason) each
+// key that does not fit. Keys are parsed one by one, so that one bad key
+// (a weak RSA key, a curve jwx does not know) costs only itself, and says
+// why.
+func parseRemoteKeys(body []byte) ([]*Key, []string, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil || set.Keys == nil {
+		return nil, nil, errors.New("not a JWK Set (no \"keys\" array)")
+	}
+	var keys []*Key
+	var skipped []string
+	seen := map[string]bool{}
+	for _, raw := range set.Keys {
+		var ids struct {
+			Kid string `json:"kid"`
+		}
+		_ = json.Unmarshal(raw, &ids)
+		var k *Key
+		jk, err := jwk.ParseKey(raw)
+		if err == nil {
+			k, err = remoteKey(jk, ids.Kid)
+		}
+		switch {
+		case err != nil:
+		case len(keys) == maxRemoteKeys:
+			err = fmt.Errorf("more than %d keys", maxRemoteKeys)
+		case seen[k.id]:
+			err = errors.New("a second key with this kid")
+		}
+		if err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", clip(ids.Kid), err))
+			continue
+		}
+		seen[k.id] = true
+		keys = append(keys, k)
+	}
+	return keys, skipped, nil
+}
+
+// remoteKey makes a verification key of one JWK, or says why it cannot.
+func remoteKey(jk jwk.Key, kid string) (*Key, error) {
+	if jk.KeyType() == jwa.OctetSeq() {
+		return nil, errors.New("a symmetric key is never taken from a JWKS")
+	}
+	if use, ok := jk.KeyUsage(); ok && use != string(jwk.ForSignature) {
+		return nil, fmt.Errorf("use %q, not sig", use)
+	}
+	pub, err := jk.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	var raw any
+	if err := jwk.Export(pub, &raw); err != nil {
+		return nil, err
+	}
+	alg, err := remoteAlgorithm(jk, raw)
+	if err != nil {
+		return nil, err
+	}
+	return NewKey(kid, alg, raw)
+}
+
+// remoteAlgorithm takes the JWK's "alg" or, when it has none, the one
+// algorithm its key type implies (RS256 for RSA keys, which is what
+// providers that omit "alg" use).
+func remoteAlgorithm(jk jwk.Key, raw any) (Algorithm, error) {
+	if a, ok := jk.Algorithm(); ok {
+		alg := Algorithm(a.String())
+		if _, known := algorithms[alg]; !known {
+			return "", fmt.Errorf("algorithm %q is not supported", a.String())
+		}
+		return alg, nil
+	}
+	switch k := raw.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return ES256, nil
+		case elliptic.P384():
+			return ES384, nil
+		case elliptic.P521():
+			return ES512, nil
+		}
+	case *rsa.PublicKey:
+		return RS256, nil
+	case ed25519.PublicKey:
+		return EdDSA, nil
+	}
+	return "", fmt.Errorf("no alg, and none follows from a %T", raw)
+}
+
+// findKey returns a fetched key; an unknown kid refreshes the set once
+// (see Refresh's rate limit) and looks again.
+func (r *RemoteKeySet) findKey(ctx context.Context, kid []byte, hasKid bool) (*Key, error) {
+	if k, ok := r.lookup(kid, hasKid); ok {
+		return k, nil
+	}
+	if r.refreshForUnknown(ctx) {
+		if k, ok := r.lookup(kid, hasKid); ok {
+			return k, nil
+		}
+	}
+	if !hasKid {
+		return nil, fail(ReasonUnknownKey, "no kid, and the JWKS does not hold exactly one key")
+	}
+	return nil, fail(ReasonUnknownKey, "kid %q is not in the JWKS", clip(string(kid)))
+}
+
+func (r *RemoteKeySet) lookup(kid []byte, hasKid bool) (*Key, bool) {
+	keys := r.keys.Load()
+	if !hasKid {
+		return keys.only, keys.only != nil
+	}
+	k, ok := keys.byID[string(kid)]
+	return k, ok
+}
+
+// LookupKey implements KeySource.
+func (r *RemoteKeySet) LookupKey(ctx context.Context, kid string) (*Key, error) {
+	return r.findKey(ctx, []byte(kid), kid != "")
+}
+
+// refreshForUnknown refreshes the set for an unknown kid, unless a fetch
+// happened less than RefreshRateLimit ago. Concurrent callers share one
+// refresh. It reports whether a refresh completed, so that the caller
+// looks again.
+func (r *RemoteKeySet) refreshForUnknown(ctx context.Context) bool {
+	r.mu.Lock()
+	if f := r.flight; f != nil {
+		r.mu.Unlock()
+		select {
+		case <-f:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if time.Since(r.lastFetch) < r.opts.RefreshRateLimit {
+		r.mu.Unlock()
+		return false
+	}
+	f := make(chan struct{})
+	r.flight = f
+	r.mu.Unlock()
+
+	// The refresh serves every waiter: it must not end with the caller
+	// that happened to start it.
+	refreshCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Timeout+time.Second)
+	_, _ = r.cache.Refresh(refreshCtx, r.url)
+	cancel()
+
+	r.mu.Lock()
+	r.flight = nil
+	r.mu.Unlock()
+	close(f)
+	return true
+}
+
+// Refresh fetches the JWKS now, whatever the rate limit, and returns the
+// fetch's error. The keys stay as they were if it fails.
+func (r *RemoteKeySet) Refresh(ctx context.Context) error {
+	_, err := r.cache.Refresh(ctx, r.url)
+	return err
+}
+
+// Close stops the background refresh and waits for its goroutines.
+func (r *RemoteKeySet) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout+time.Second)
+		defer cancel()
+		if r.cache != nil {
+			err = r.cache.Shutdown(ctx)
+		}
+		r.stopContext()
+	})
+	return err
+}

@@ -1,0 +1,309 @@
+package jwtaudit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// jwksServer serves a KeySet's JWKS over TLS on 127.0.0.1, counts the
+// requests, and can be told to misbehave.
+type jwksServer struct {
+	*httptest.Server
+	ks       *KeySet
+	requests atomic.Int64
+	mode     atomic.Value // "", "500", "garbage", "huge", "hang", or a JSON body to serve
+	release  chan struct{}
+}
+
+func newJWKSServer(t *testing.T, ks *KeySet) *jwksServer {
+	s := &jwksServer{ks: ks, release: make(chan struct{})}
+	s.mode.Store("")
+	good := ks.JWKSHandler(time.Minute)
+	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		switch mode := s.mode.Load().(string); mode {
+		case "":
+			good.ServeHTTP(w, r)
+		case "500":
+			http.Error(w, "boom", http.StatusInternalServerError)
+		case "garbage":
+			w.Write([]byte("<html>not a key set</html>"))
+		case "huge":
+			w.Write([]byte(`{"keys":[` + strings.Repeat(" ", 10<<20) + `]}`))
+		case "hang":
+			select {
+			case <-r.Context().Done():
+			case <-s.release:
+			}
+		default:
+			w.Write([]byte(mode))
+		}
+	}))
+	t.Cleanup(func() {
+		close(s.release)
+		s.Close()
+	})
+	return s
+}
+
+// remoteFixture is an issuer whose keys a JWKS server publishes, and a
+// verifier that follows that server.
+type remoteFixture struct {
+	ks       *KeySet
+	srv      *jwksServer
+	remote   *RemoteKeySet
+	issuer   *Issuer
+	verifier *Verifier
+	rec      *recorder
+}
+
+func newRemoteFixture(t *testing.T, opts RemoteKeySetOptions) *remoteFixture {
+	t.Helper()
+	f := &remoteFixture{rec: &recorder{}}
+	var err error
+	f.ks, err = NewKeySet(mustKey(t, "", ES256, loadPrivate(t, "p256.pem")), KeySetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = newJWKSServer(t, f.ks)
+	opts.HTTPClient = f.srv.Client()
+	opts.Audit = f.rec
+	f.remote, err = NewRemoteKeySet(context.Background(), f.srv.URL+"/jwks.json", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.remote.Close() })
+	f.issuer, _ = NewIssuer(WithKeySet(f.ks))
+	f.verifier, err = NewVerifier(WithKeySource(f.remote))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *remoteFixture) issue(t *testing.T) string {
+	t.Helper()
+	raw, err := f.issuer.Issue(context.Background(), Claims{Subject: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trackToken(raw)
+	return raw
+}
+
+func (f *remoteFixture) fetchEvents() []Event {
+	var out []Event
+	for _, e := range f.rec.take() {
+		if e.Op == OpJWKSFetch {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestRemoteKeySetVerifiesEveryKeyType(t *testing.T) {
+	// Registered first, so it runs last: after the server and the key set
+	// are closed.
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	f := newRemoteFixture(t, RemoteKeySetOptions{})
+	ctx := context.Background()
+	signers := []*Key{
+		mustKey(t, "rsa", RS256, loadPrivate(t, "rsa2048.pem")),
+		mustKey(t, "pss", PS512, loadPrivate(t, "rsa2048-other.pem")),
+		mustKey(t, "p384", ES384, loadPrivate(t, "p384.pem")),
+		mustKey(t, "p521", ES512, loadPrivate(t, "p521.pem")),
+		mustKey(t, "ed", EdDSA, testEd25519),
+	}
+	for _, k := range signers {
+		if err := f.ks.Publish(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.remote.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.verifier.Verify(ctx, f.issue(t)); err != nil {
+		t.Errorf("token of the active ES256 key: %v", err)
+	}
+	for _, k := range signers {
+		is, _ := NewIssuer(WithKeys(k))
+		raw, _ := is.Issue(ctx, Claims{Subject: "a"})
+		trackToken(raw)
+		if _, err := f.verifier.Verify(ctx, raw); err != nil {
+			t.Errorf("%s token through the remote JWKS: %v", k.Algorithm(), err)
+		}
+	}
+	evs := f.fetchEvents()
+	if len(evs) != 2 || evs[1].Outcome != OutcomeSuccess || !strings.Contains(fmt.Sprint(evs[1].Attrs), "added=[ed p384 p521 pss rsa]") {
+		t.Errorf("fetch events = %+v", evs)
+	}
+	f.remote.Close()
+}
+
+func TestRemoteKeySetUnknownKidStorm(t *testing.T) {
+	f := newRemoteFixture(t, RemoteKeySetOptions{RefreshRateLimit: 300 * time.Millisecond})
+	ctx := context.Background()
+	key := mustKey(t, "attacker-made", HS256, testSecret) // only to sign junk tokens
+	storm := func() {
+		var wg sync.WaitGroup
+		for i := range 1000 {
+			wg.Go(func() {
+				var b [9]byte
+				rand.Read(b[:])
+				kid := base64.RawURLEncoding.EncodeToString(b[:])
+				raw := forge(t, key, `{"alg":"ES256","kid":"`+kid+`"}`, fmt.Sprintf(`{"sub":"%d","exp":1798000000}`, i))
+				if _, err := f.verifier.Verify(ctx, raw); !errors.Is(err, ErrUnknownKey) {
+					t.Errorf("random kid: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	before := f.srv.requests.Load()
+	storm() // right after the first fetch: within the rate limit
+	if n := f.srv.requests.Load() - before; n != 0 {
+		t.Errorf("1000 unknown kids within the rate limit made %d fetches, want 0", n)
+	}
+	time.Sleep(350 * time.Millisecond)
+	before = f.srv.requests.Load()
+	storm()
+	if n := f.srv.requests.Load() - before; n != 1 {
+		t.Errorf("1000 unknown kids after the rate limit made %d fetches, want exactly 1", n)
+	}
+}
+
+func TestRemoteKeySetPicksUpANewKeyOnFirstUse(t *testing.T) {
+	f := newRemoteFixture(t, RemoteKeySetOptions{RefreshRateLimit: 200 * time.Millisecond})
+	ctx := context.Background()
+	fresh := mustKey(t, "fresh", EdDSA, testEd25519)
+	if err := f.ks.Publish(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	is, _ := NewIssuer(WithKeys(fresh))
+	raw, _ := is.Issue(ctx, Claims{Subject: "a"})
+	trackToken(raw)
+
+	// Within the rate limit of the first fetch, the new kid is unknown and
+	// nothing is fetched; after it, the first use fetches it.
+	before := f.srv.requests.Load()
+	if _, err := f.verifier.Verify(ctx, raw); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("within the rate limit: %v", err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if _, err := f.verifier.Verify(ctx, raw); err != nil {
+		t.Errorf("first use after the rate limit: %v", err)
+	}
+	if n := f.srv.requests.Load() - before; n != 1 {
+		t.Errorf("%d fetches, want 1", n)
+	}
+}
+
+// TestRemoteKeySetFailures makes the JWKS server fail in every way: the
+// verifier keeps its last good keys, returns within its timeout, and
+// records each failure.
+func TestRemoteKeySetFailures(t *testing.T) {
+	for _, mode := range []string{"500", "garbage", "huge", "hang"} {
+		t.Run(mode, func(t *testing.T) {
+			f := newRemoteFixture(t, RemoteKeySetOptions{Timeout: 300 * time.Millisecond, RefreshRateLimit: time.Millisecond})
+			ctx := context.Background()
+			good := f.issue(t)
+			f.rec.take()
+			f.srv.mode.Store(mode)
+
+			start := time.Now()
+			unknown := forge(t, mustKey(t, "x", HS256, testSecret), `{"alg":"ES256","kid":"rotated-in"}`, `{"sub":"a","exp":1798000000}`)
+			time.Sleep(2 * time.Millisecond)
+			if _, err := f.verifier.Verify(ctx, unknown); !errors.Is(err, ErrUnknownKey) {
+				t.Errorf("unknown kid while the server fails: %v", err)
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("Verify took %s with a %s server", took, mode)
+			}
+			if _, err := f.verifier.Verify(ctx, good); err != nil {
+				t.Errorf("the last good keys were lost: %v", err)
+			}
+			evs := f.fetchEvents()
+			if len(evs) == 0 {
+				t.Fatal("the failed fetch was not recorded")
+			}
+			e := evs[0]
+			if e.Outcome != OutcomeError || e.Reason != ReasonKeyFetch || e.Level() != 8 || !strings.Contains(fmt.Sprint(e.Attrs), "keys_kept=1") {
+				t.Errorf("failure event = %+v", e)
+			}
+			noteError(errors.New(e.Detail))
+		})
+	}
+}
+
+func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
+	f := newRemoteFixture(t, RemoteKeySetOptions{})
+	ctx := context.Background()
+	good, err := publicJWK(mustKey(t, "good", EdDSA, testEd25519))
+	if err != nil {
+		t.Fatal(err)
+	}
+	weakN := base64.RawURLEncoding.EncodeToString(loadPrivate(t, "rsa1024.pem").Public().(*rsa.PublicKey).N.Bytes())
+	weak := `{"kty":"RSA","kid":"weak","n":"` + weakN + `","e":"AQAB"}`
+	body := `{"keys":[` + string(good) + `,
+		` + weak + `,
+		{"kty":"EC","crv":"secp256k1","kid":"curve","x":"AAAA","y":"AAAA"},
+		{"kty":"oct","kid":"secret","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI"},
+		{"kty":"OKP","crv":"Ed25519","kid":"enc","use":"enc","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+		{"kty":"OKP","crv":"Ed25519","kid":"odd-alg","alg":"ES256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+		{"kty":"OKP","crv":"Ed25519","kid":"unsupported","alg":"RSA-OAEP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+		` + string(good) + `]}`
+	f.srv.mode.Store(body)
+	f.rec.take()
+	if err := f.remote.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs := f.fetchEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events = %+v", evs)
+	}
+	attrs := fmt.Sprint(evs[0].Attrs)
+	for _, want := range []string{"keys=1", "secret: a symmetric key", "enc: use \"enc\"", "odd-alg: ", "unsupported: algorithm \"RSA-OAEP\"", "good: a second key", "weak: ", "1024 bits", "curve: "} {
+		if !strings.Contains(attrs, want) {
+			t.Errorf("fetch event lacks %q: %s", want, attrs)
+		}
+	}
+	is, _ := NewIssuer(WithKeys(mustKey(t, "good", EdDSA, testEd25519)))
+	raw, _ := is.Issue(ctx, Claims{Subject: "a"})
+	trackToken(raw)
+	if _, err := f.verifier.Verify(ctx, raw); err != nil {
+		t.Errorf("the good key: %v", err)
+	}
+}
+
+func TestRemoteKeySetRefusesPlainHTTP(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	ks, _ := NewKeySet(mustKey(t, "", EdDSA, testEd25519), KeySetOptions{})
+	srv := httptest.NewServer(ks.JWKSHandler(time.Minute))
+	t.Cleanup(srv.Close)
+	if _, err := NewRemoteKeySet(context.Background(), srv.URL, RemoteKeySetOptions{}); err == nil || !strings.Contains(err.Error(), "not an https URL") {
+		t.Errorf("http URL accepted: %v", err)
+	}
+	r, err := NewRemoteKeySet(context.Background(), srv.URL, RemoteKeySetOptions{InsecureAllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.LookupKey(context.Background(), ks.Active().ID()); err != nil {
+		t.Errorf("with InsecureAllowHTTP: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Error(err)
+	}
+}
