@@ -31,6 +31,7 @@ type verifierConfig struct {
 	validators         []Validator
 	expiryOptional     bool
 	source             KeySource
+	trusted            map[string]*trustedIssuer // WithTrustedIssuers
 }
 
 // defaultMaxTokenSize bounds the input Verify looks at. Real tokens are a
@@ -61,27 +62,29 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 		return nil, err
 	}
 	v := &Verifier{cfg: cfg}
-	switch sources := countTrue(len(cfg.keys) > 0, cfg.keySet != nil, cfg.source != nil); {
+	switch sources := countTrue(len(cfg.keys) > 0, cfg.keySet != nil, cfg.source != nil, cfg.trusted != nil); {
 	case sources == 0:
-		return nil, errors.New("jwtaudit: NewVerifier needs keys: WithKeys, WithKeySet or WithKeySource")
+		return nil, errors.New("jwtaudit: NewVerifier needs keys: WithKeys, WithKeySet, WithKeySource or WithTrustedIssuers")
 	case sources > 1:
-		return nil, errors.New("jwtaudit: NewVerifier takes keys from one of WithKeys, WithKeySet and WithKeySource")
+		return nil, errors.New("jwtaudit: NewVerifier takes keys from one of WithKeys, WithKeySet, WithKeySource and WithTrustedIssuers")
+	case cfg.trusted != nil && cfg.issuer != "":
+		return nil, errors.New("jwtaudit: NewVerifier: WithTrustedIssuers names the issuers; WithIssuer cannot be used with it")
 	case len(cfg.keys) > 0:
 		v.keys = newStaticKeys(cfg.keys)
 	case cfg.keySet != nil:
 		v.keys = cfg.keySet
-	default:
-		if f, ok := cfg.source.(keyFinder); ok {
-			v.keys = f
-		} else {
-			v.keys = sourceFinder{cfg.source}
-		}
+	case cfg.source != nil:
+		v.keys = finderOf(cfg.source)
 	}
 	v.watch = append(append(v.watch, cfg.requiredPrivate...), cfg.auditClaims...)
 	if len(v.watch) > maxWatchedClaims {
 		return nil, fmt.Errorf("jwtaudit: WithRequiredClaims and WithAuditClaims name more than %d private claims together", maxWatchedClaims)
 	}
-	for _, s := range append([]string{cfg.issuer, cfg.subject}, cfg.audience...) {
+	expected := append([]string{cfg.issuer, cfg.subject}, cfg.audience...)
+	for _, ti := range cfg.trusted {
+		expected = append(append(expected, ti.name), ti.audience...)
+	}
+	for _, s := range expected {
 		if s != "" {
 			v.known = append(v.known, s)
 		}
@@ -135,7 +138,28 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 		ev.setHeader(&h)
 		return nil, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(h.alg)))
 	}
-	key, err := v.keys.findKey(ctx, h.kid, h.hasKid)
+	// With several trusted issuers, the unverified "iss" picks whose keys
+	// to try; nothing else is taken from the claims before the signature.
+	keys, expect := v.keys, expectations{issuer: v.cfg.issuer, audience: v.cfg.audience}
+	var early *decodedClaims
+	if v.cfg.trusted != nil {
+		c, found, err := v.decodeClaims(parts.payload, ev)
+		if err != nil {
+			ev.setHeader(&h)
+			return nil, failWrap(ReasonMalformed, err, "claims")
+		}
+		ti := v.cfg.trusted[c.Issuer]
+		if ti == nil {
+			ev.setHeader(&h)
+			return nil, fail(ReasonIssuer, "iss %q is not a trusted issuer", clip(c.Issuer))
+		}
+		keys, expect.issuer = ti.keys, ti.name
+		if len(ti.audience) > 0 {
+			expect.audience = ti.audience
+		}
+		early = &decodedClaims{c, found}
+	}
+	key, err := keys.findKey(ctx, h.kid, h.hasKid)
 	if err != nil {
 		ev.setHeader(&h)
 		return nil, err
@@ -146,16 +170,21 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	}
 	if err := key.verify(parts.signingInput, parts.signature); err != nil {
 		// The claims are read for the record only, marked unverified.
-		_, _, _ = v.decodeClaims(parts.payload, ev)
+		if early == nil {
+			_, _, _ = v.decodeClaims(parts.payload, ev)
+		}
 		return nil, fail(ReasonSignature, "signature does not verify with key %q", key.id)
 	}
 
-	claims, found, err := v.decodeClaims(parts.payload, ev)
-	if err != nil {
+	var claims Claims
+	var found uint64
+	if early != nil {
+		claims, found = early.claims, early.found
+	} else if claims, found, err = v.decodeClaims(parts.payload, ev); err != nil {
 		return nil, failWrap(ReasonMalformed, err, "claims")
 	}
 	header := v.header(&h, key)
-	if err := v.checkClaims(now, &header, &claims, found); err != nil {
+	if err := v.checkClaims(now, &header, &claims, found, &expect); err != nil {
 		return nil, err
 	}
 	tok := &Token{Header: header, Claims: claims, Fingerprint: ev.Fingerprint, payload: parts.payload}
@@ -219,7 +248,20 @@ func (e *Event) setHeader(h *rawHeader) {
 }
 
 // checkClaims runs the claim checks, in the documented order.
-func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64) error {
+// expectations are the claim values a token must have: the verifier's, or
+// those of the trusted issuer its "iss" names.
+type expectations struct {
+	issuer   string
+	audience []string
+}
+
+// decodedClaims are claims decoded early, to pick a trusted issuer.
+type decodedClaims struct {
+	claims Claims
+	found  uint64
+}
+
+func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64, expect *expectations) error {
 	cfg := &v.cfg
 	if cfg.typ != "" && !sameType(h.Type, cfg.typ) {
 		return fail(ReasonType, "typ %q, expected %q", clip(h.Type), cfg.typ)
@@ -238,10 +280,10 @@ func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64
 	if !c.IssuedAt.IsZero() && now.Add(cfg.leeway).Before(c.IssuedAt) {
 		return fail(ReasonIssuedInFuture, "issued at %s", rfc3339(c.IssuedAt))
 	}
-	if cfg.issuer != "" && c.Issuer != cfg.issuer {
-		return fail(ReasonIssuer, "iss %q, expected %q", clip(c.Issuer), cfg.issuer)
+	if expect.issuer != "" && c.Issuer != expect.issuer {
+		return fail(ReasonIssuer, "iss %q, expected %q", clip(c.Issuer), expect.issuer)
 	}
-	if err := v.checkAudience(c.Audience); err != nil {
+	if err := checkAudience(c.Audience, expect.audience); err != nil {
 		return err
 	}
 	if cfg.subject != "" && c.Subject != cfg.subject {
@@ -270,8 +312,7 @@ func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64
 	return nil
 }
 
-func (v *Verifier) checkAudience(aud []string) error {
-	expected := v.cfg.audience
+func checkAudience(aud, expected []string) error {
 	if len(expected) == 0 {
 		if len(aud) > 0 {
 			return fail(ReasonAudience, "aud %q, and this verifier expects no audience", clip(aud[0]))
