@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // benchAlgorithms are the algorithms the hot-path benchmarks cover.
@@ -101,5 +103,85 @@ func BenchmarkSlogSinkRecord(b *testing.B) {
 		if err := sink.Record(ctx, e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkVerifyKeySource compares where the verifier's keys come from:
+// after warm-up, a rotating KeySet and a RemoteKeySet following a JWKS
+// should cost what fixed keys do.
+func BenchmarkVerifyKeySource(b *testing.B) {
+	ctx := context.Background()
+	key := mustKey(b, "", EdDSA, testEd25519)
+	ks, err := NewKeySet(key, KeySetOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(ks.JWKSHandler(time.Hour))
+	defer srv.Close()
+	remote, err := NewRemoteKeySet(ctx, srv.URL, RemoteKeySetOptions{HTTPClient: srv.Client()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer remote.Close()
+	is, _ := NewIssuer(WithKeys(key))
+	raw, err := is.Issue(ctx, Claims{Subject: "user-42"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opt  VerifierOption
+	}{
+		{"static", WithKeys(key)},
+		{"keyset", WithKeySet(ks)},
+		{"remote", WithKeySource(remote)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			v, err := NewVerifier(tc.opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := v.Verify(ctx, raw); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkKeyLookup isolates the key lookup of each source.
+func BenchmarkKeyLookup(b *testing.B) {
+	ctx := context.Background()
+	key := mustKey(b, "", EdDSA, testEd25519)
+	ks, _ := NewKeySet(key, KeySetOptions{})
+	srv := httptest.NewTLSServer(ks.JWKSHandler(time.Hour))
+	defer srv.Close()
+	remote, err := NewRemoteKeySet(ctx, srv.URL, RemoteKeySetOptions{HTTPClient: srv.Client()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer remote.Close()
+	kid := []byte(key.ID())
+	for _, tc := range []struct {
+		name string
+		f    keyFinder
+	}{
+		{"static", newStaticKeys([]*Key{key})},
+		{"keyset", ks},
+		{"remote", remote},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tc.f.findKey(ctx, kid, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
