@@ -27,6 +27,15 @@
 // Giving an option to the side it means nothing to is a compile error, and
 // an option with a bad value makes the constructor return an error.
 //
+// # Keys and rotation
+//
+// A [KeySet] ([WithKeySet]) carries keys through their lifecycle, next →
+// active → retiring → removed, with lock-free rotation and a JWKS handler
+// that publishes a key before it signs and after it stops. A
+// [RemoteKeySet] ([WithKeySource]) follows another party's JWKS, and
+// [WithTrustedIssuers] lets one verifier accept several issuers, each with
+// its own keys. Key changes and JWKS fetches are audit events too.
+//
 // # Errors
 //
 // Every failure has exactly one [Reason], read with [ReasonOf], and a
