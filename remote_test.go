@@ -154,7 +154,11 @@ func TestRemoteKeySetVerifiesEveryKeyType(t *testing.T) {
 }
 
 func TestRemoteKeySetUnknownKidStorm(t *testing.T) {
-	f := newRemoteFixture(t, RemoteKeySetOptions{RefreshRateLimit: 300 * time.Millisecond})
+	// The interval is long next to a storm, even under -race on a busy
+	// machine, so that "within one interval" holds for the whole storm.
+	const interval = 2 * time.Second
+	created := time.Now()
+	f := newRemoteFixture(t, RemoteKeySetOptions{RefreshRateLimit: interval})
 	ctx := context.Background()
 	key := mustKey(t, "attacker-made", HS256, testSecret) // only to sign junk tokens
 	storm := func() {
@@ -177,7 +181,7 @@ func TestRemoteKeySetUnknownKidStorm(t *testing.T) {
 	if n := f.srv.requests.Load() - before; n != 0 {
 		t.Errorf("1000 unknown kids within the rate limit made %d fetches, want 0", n)
 	}
-	time.Sleep(350 * time.Millisecond)
+	time.Sleep(time.Until(created.Add(interval + 100*time.Millisecond)))
 	before = f.srv.requests.Load()
 	storm()
 	if n := f.srv.requests.Load() - before; n != 1 {
@@ -186,7 +190,9 @@ func TestRemoteKeySetUnknownKidStorm(t *testing.T) {
 }
 
 func TestRemoteKeySetPicksUpANewKeyOnFirstUse(t *testing.T) {
-	f := newRemoteFixture(t, RemoteKeySetOptions{RefreshRateLimit: 200 * time.Millisecond})
+	const interval = time.Second
+	created := time.Now()
+	f := newRemoteFixture(t, RemoteKeySetOptions{RefreshRateLimit: interval})
 	ctx := context.Background()
 	fresh := mustKey(t, "fresh", EdDSA, testEd25519)
 	if err := f.ks.Publish(ctx, fresh); err != nil {
@@ -202,7 +208,7 @@ func TestRemoteKeySetPicksUpANewKeyOnFirstUse(t *testing.T) {
 	if _, err := f.verifier.Verify(ctx, raw); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("within the rate limit: %v", err)
 	}
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(time.Until(created.Add(interval + 100*time.Millisecond)))
 	if _, err := f.verifier.Verify(ctx, raw); err != nil {
 		t.Errorf("first use after the rate limit: %v", err)
 	}

@@ -32,6 +32,10 @@ func main() {
 	logPath := flag.String("log", "rotation.log", "file the chained audit trail is appended to")
 	rotations := flag.Int("rotations", 4, "how many times to rotate the signing key")
 	flag.Parse()
+	if *rotations < 2 {
+		fmt.Fprintln(os.Stderr, "rotation: -rotations must be at least 2, for the first key to be gone by the end")
+		os.Exit(2)
+	}
 	if err := run(os.Stdout, *logPath, *rotations); err != nil {
 		fmt.Fprintln(os.Stderr, "rotation:", err)
 		os.Exit(1)
