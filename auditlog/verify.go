@@ -36,6 +36,7 @@ type ChainError struct {
 	Problem string
 }
 
+// Error returns "FILE:LINE: problem".
 func (e *ChainError) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Problem)
 }
