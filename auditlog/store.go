@@ -80,7 +80,9 @@ type Recovery struct {
 	AfterSeq  uint64 // the last complete record before it
 }
 
-// Store is the file store. It is safe for concurrent use.
+// Store is the file store. It is safe for concurrent use within a process;
+// one process writes a log, since two stores appending to the same file
+// would interleave two chains.
 type Store struct {
 	path string
 	opts Options
