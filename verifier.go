@@ -98,7 +98,8 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 //
 // The checks run in this order and stop at the first failure: size
 // ([ErrTooLarge]); compact form, strict base64url and JSON ([ErrMalformed]);
-// the header's "alg" allowed ([ErrAlgorithm]); the key selected by "kid"
+// the header's "alg" allowed ([ErrAlgorithm]); with [WithTrustedIssuers],
+// an "iss" naming a trusted issuer ([ErrIssuer]); the key selected by "kid"
 // ([ErrUnknownKey]) and "alg" equal to that key's algorithm ([ErrAlgorithm]);
 // the signature ([ErrSignature]); then the claims: "typ" ([ErrType]),
 // "exp" ([ErrExpired], [ErrMissingClaim]), "nbf" ([ErrNotYetValid]), "iat"
