@@ -288,16 +288,20 @@ func (r *RemoteKeySet) recordFailure(ctx context.Context, start time.Time, err e
 // parseRemoteKeys turns a JWK Set into keys, skipping (with a reason) each
 // key that does not fit. Keys are parsed one by one, so that one bad key
 // (a weak RSA key, a curve jwx does not know) costs only itself, and says
-// why.
-func parseRemoteKeys(body []byte) ([]*Key, []string, error) {
+// why. The body comes from the network: a panic while parsing it is a
+// failed fetch, never a crashed service.
+func parseRemoteKeys(body []byte) (keys []*Key, skipped []string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			keys, skipped, err = nil, nil, errors.New("the JWK Set could not be parsed (parser panic)")
+		}
+	}()
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &set); err != nil || set.Keys == nil {
 		return nil, nil, errors.New("not a JWK Set (no \"keys\" array)")
 	}
-	var keys []*Key
-	var skipped []string
 	seen := map[string]bool{}
 	for _, raw := range set.Keys {
 		var ids struct {
