@@ -109,8 +109,12 @@ type Fingerprint [16]byte
 
 // FingerprintOf returns the fingerprint of a compact token, for finding its
 // events in the audit trail.
-func FingerprintOf(token string) Fingerprint {
-	sum := sha256.Sum256([]byte(token))
+func FingerprintOf(token string) Fingerprint { return fingerprint([]byte(token)) }
+
+// fingerprint is FingerprintOf for a token the caller already holds as
+// bytes, as Issue and Verify do.
+func fingerprint(token []byte) Fingerprint {
+	sum := sha256.Sum256(token)
 	return Fingerprint(sum[:16])
 }
 
@@ -135,7 +139,7 @@ func (f Fingerprint) MarshalText() ([]byte, error) {
 // carry claims that a signature vouches for.
 type Event struct {
 	Time        time.Time     // when the operation started, from the configured clock
-	Op          Op            // issue or verify
+	Op          Op            // issue, verify, or a key or audit operation
 	Outcome     Outcome       // success, rejected or error
 	Reason      Reason        // ReasonNone on success
 	Detail      string        // the error message on failure: never the token or a key

@@ -100,8 +100,8 @@
 //
 // # Performance
 //
-// Issue builds each token in one allocation with a header encoded once per
-// issuer; Verify copies its input once, matches the header against its keys
+// Issue encodes each key's header once and sizes every token's bytes
+// exactly; Verify copies its input once, matches the header against its keys
 // without allocating, and decodes the claims with a strict reader of its
 // own instead of encoding/json. Signatures are made and checked by
 // github.com/lestrrat-go/jwx/v3. Benchmarks sit beside the code

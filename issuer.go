@@ -3,7 +3,6 @@ package jwtaudit
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,16 +20,22 @@ type Issuer struct {
 	cached atomic.Pointer[signingHead] // with WithKeySet: the active key's
 }
 
-// signingHead is a signing key and the encoded header of every token it
-// signs: base64url(header) + ".", made once per key.
+// signingHead is a signing key and what the issuer derives from it once:
+// the encoded header of every token it signs (base64url(header) + "."),
+// and, for a key set's key, whether WithAlgorithms allows it.
 type signingHead struct {
-	key  *Key
-	head []byte
+	key     *Key
+	head    []byte
+	refused error // non-nil: the key may not sign
 }
 
-func newSigningHead(k *Key, typ string) *signingHead {
-	head := b64.AppendEncode(nil, appendHeader(nil, k, typ))
-	return &signingHead{key: k, head: append(head, '.')}
+func newSigningHead(k *Key, cfg *issuerConfig) *signingHead {
+	head := b64.AppendEncode(nil, appendHeader(nil, k, cfg.typ))
+	sh := &signingHead{key: k, head: append(head, '.')}
+	if !cfg.allows(k.alg) {
+		sh.refused = fail(ReasonSigning, "the active key %q uses %s, which WithAlgorithms does not allow", k.id, k.alg)
+	}
+	return sh
 }
 
 type issuerConfig struct {
@@ -83,7 +88,7 @@ func NewIssuer(opts ...IssuerOption) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Issuer{cfg: cfg, fixed: newSigningHead(key, cfg.typ)}, nil
+	return &Issuer{cfg: cfg, fixed: newSigningHead(key, &cfg)}, nil
 }
 
 // signing returns the key to sign with now, and its header.
@@ -95,7 +100,7 @@ func (is *Issuer) signing() *signingHead {
 	if h := is.cached.Load(); h != nil && h.key == k {
 		return h
 	}
-	h := newSigningHead(k, is.cfg.typ)
+	h := newSigningHead(k, &is.cfg)
 	is.cached.Store(h)
 	return h
 }
@@ -158,11 +163,12 @@ func (is *Issuer) issue(now time.Time, sh *signingHead, c Claims, ev *Event) (st
 	}
 	*scratch = payload
 
-	// Size the token exactly so it is built in one allocation.
-	key := sh.key
-	if is.fixed == nil && !is.cfg.allows(key.alg) {
-		return "", fail(ReasonSigning, "the active key %q uses %s, which WithAlgorithms does not allow", key.id, key.alg)
+	if sh.refused != nil {
+		return "", sh.refused
 	}
+	// Size the token's bytes exactly, so that building it never regrows
+	// the buffer.
+	key := sh.key
 	out := make([]byte, 0, len(sh.head)+b64.EncodedLen(len(payload))+1+b64.EncodedLen(key.sigLen))
 	out = append(out, sh.head...)
 	out = b64.AppendEncode(out, payload)
@@ -172,8 +178,7 @@ func (is *Issuer) issue(now time.Time, sh *signingHead, c Claims, ev *Event) (st
 	}
 	out = append(out, '.')
 	out = b64.AppendEncode(out, sig)
-	sum := sha256.Sum256(out)
-	ev.Fingerprint = Fingerprint(sum[:16])
+	ev.Fingerprint = fingerprint(out)
 	return string(out), nil
 }
 

@@ -68,11 +68,3 @@ func WithTrustedIssuers(issuers ...TrustedIssuer) VerifierOption {
 		return nil
 	})
 }
-
-// finderOf uses a source's allocation-free lookup when it has one.
-func finderOf(src KeySource) keyFinder {
-	if f, ok := src.(keyFinder); ok {
-		return f
-	}
-	return sourceFinder{src}
-}

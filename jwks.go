@@ -1,13 +1,13 @@
 package jwtaudit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -92,25 +92,8 @@ func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", h.cacheControl)
 	hdr.Set("ETag", doc.etag)
-	if etagMatches(r.Header.Get("If-None-Match"), doc.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
 	hdr.Set("Content-Type", "application/jwk-set+json")
-	hdr.Set("Content-Length", strconv.Itoa(len(doc.body)))
-	if r.Method == http.MethodHead {
-		return
-	}
-	_, _ = w.Write(doc.body)
-}
-
-// etagMatches applies If-None-Match's weak comparison (RFC 9110 §13.1.2).
-func etagMatches(header, etag string) bool {
-	for _, candidate := range strings.Split(header, ",") {
-		candidate = strings.TrimPrefix(strings.TrimSpace(candidate), "W/")
-		if candidate == "*" || candidate == etag {
-			return true
-		}
-	}
-	return false
+	// ServeContent answers If-None-Match against the ETag (304), HEAD and
+	// Content-Length; a zero time sends no Last-Modified.
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(doc.body))
 }

@@ -311,3 +311,33 @@ func TestJWKSHandler(t *testing.T) {
 		t.Errorf("after a change: %d, ETag %s", res.StatusCode, res.Header.Get("ETag"))
 	}
 }
+
+// TestKeySetRotatesToAKeyTheIssuerMayNotUse rotates to a key whose
+// algorithm the issuer's WithAlgorithms leaves out: Issue refuses to sign
+// with it rather than issue a token its own verifiers would refuse.
+func TestKeySetRotatesToAKeyTheIssuerMayNotUse(t *testing.T) {
+	ctx := context.Background()
+	ks, err := NewKeySet(mustKey(t, "hs", HS256, testSecret), KeySetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	is, err := NewIssuer(WithKeySet(ks), WithAlgorithms(HS256), WithAudit(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Publish(ctx, edKey(t, "ed", 5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Rotate(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := is.Issue(ctx, Claims{Subject: "a"})
+	noteError(err)
+	if !errors.Is(err, ErrSigning) || raw != "" {
+		t.Errorf("Issue with a disallowed active key = %q, %v", raw, err)
+	}
+	if ev := rec.only(t); ev.KeyID != "ed" || ev.Reason != ReasonSigning || ev.Outcome != OutcomeError {
+		t.Errorf("event = %+v", ev)
+	}
+}

@@ -24,6 +24,14 @@ type keyFinder interface {
 	findKey(ctx context.Context, kid []byte, hasKid bool) (*Key, error)
 }
 
+// finderOf uses a source's allocation-free lookup when it has one.
+func finderOf(src KeySource) keyFinder {
+	if f, ok := src.(keyFinder); ok {
+		return f
+	}
+	return sourceFinder{src}
+}
+
 // sourceFinder adapts a caller's KeySource.
 type sourceFinder struct{ src KeySource }
 

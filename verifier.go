@@ -2,7 +2,6 @@ package jwtaudit
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,8 +122,7 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	// One copy of the input serves the fingerprint, the signing input and
 	// the decoding.
 	data := []byte(raw)
-	sum := sha256.Sum256(data)
-	ev.Fingerprint = Fingerprint(sum[:16])
+	ev.Fingerprint = fingerprint(data)
 	parts, err := splitCompact(data)
 	if err != nil {
 		return nil, failWrap(ReasonMalformed, err, "")
@@ -142,23 +140,24 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	// With several trusted issuers, the unverified "iss" picks whose keys
 	// to try; nothing else is taken from the claims before the signature.
 	keys, expect := v.keys, expectations{issuer: v.cfg.issuer, audience: v.cfg.audience}
-	var early *decodedClaims
+	var claims Claims
+	var found uint64
+	decoded := false
 	if v.cfg.trusted != nil {
-		c, found, err := v.decodeClaims(parts.payload, ev)
-		if err != nil {
+		if claims, found, err = v.decodeClaims(parts.payload, ev); err != nil {
 			ev.setHeader(&h)
 			return nil, failWrap(ReasonMalformed, err, "claims")
 		}
-		ti := v.cfg.trusted[c.Issuer]
+		decoded = true
+		ti := v.cfg.trusted[claims.Issuer]
 		if ti == nil {
 			ev.setHeader(&h)
-			return nil, fail(ReasonIssuer, "iss %q is not a trusted issuer", clip(c.Issuer))
+			return nil, fail(ReasonIssuer, "iss %q is not a trusted issuer", clip(claims.Issuer))
 		}
 		keys, expect.issuer = ti.keys, ti.name
 		if len(ti.audience) > 0 {
 			expect.audience = ti.audience
 		}
-		early = &decodedClaims{c, found}
 	}
 	key, err := keys.findKey(ctx, h.kid, h.hasKid)
 	if err != nil {
@@ -171,18 +170,15 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	}
 	if err := key.verify(parts.signingInput, parts.signature); err != nil {
 		// The claims are read for the record only, marked unverified.
-		if early == nil {
+		if !decoded {
 			_, _, _ = v.decodeClaims(parts.payload, ev)
 		}
 		return nil, fail(ReasonSignature, "signature does not verify with key %q", key.id)
 	}
-
-	var claims Claims
-	var found uint64
-	if early != nil {
-		claims, found = early.claims, early.found
-	} else if claims, found, err = v.decodeClaims(parts.payload, ev); err != nil {
-		return nil, failWrap(ReasonMalformed, err, "claims")
+	if !decoded {
+		if claims, found, err = v.decodeClaims(parts.payload, ev); err != nil {
+			return nil, failWrap(ReasonMalformed, err, "claims")
+		}
 	}
 	header := v.header(&h, key)
 	if err := v.checkClaims(now, &header, &claims, found, &expect); err != nil {
@@ -248,7 +244,6 @@ func (e *Event) setHeader(h *rawHeader) {
 	e.Algorithm, e.KeyID = Algorithm(clip(string(h.alg))), clip(string(h.kid))
 }
 
-// checkClaims runs the claim checks, in the documented order.
 // expectations are the claim values a token must have: the verifier's, or
 // those of the trusted issuer its "iss" names.
 type expectations struct {
@@ -256,12 +251,7 @@ type expectations struct {
 	audience []string
 }
 
-// decodedClaims are claims decoded early, to pick a trusted issuer.
-type decodedClaims struct {
-	claims Claims
-	found  uint64
-}
-
+// checkClaims runs the claim checks, in the documented order.
 func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64, expect *expectations) error {
 	cfg := &v.cfg
 	if cfg.typ != "" && !sameType(h.Type, cfg.typ) {
@@ -393,10 +383,7 @@ func (v *Verifier) finish(ctx context.Context, ev *Event, start time.Time, tok *
 	if aerr := v.cfg.record(ctx, ev, start, err); aerr != nil {
 		return nil, aerr
 	}
-	if err != nil {
-		return nil, err
-	}
-	return tok, nil
+	return tok, err // verify returns no token with an error
 }
 
 // setClaims copies the claims of a token under verification into its event.

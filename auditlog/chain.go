@@ -1,7 +1,6 @@
 package auditlog
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -55,13 +54,11 @@ var errNotChained = errors.New("not a record of a chained audit log (no seq and 
 // parseChain reads the chain members of one line. Only the two members are
 // decoded; the rest of the record is only checked to be JSON.
 func parseChain(line []byte) (seq uint64, prev string, err error) {
+	// Unmarshal refuses anything after the object too, which a Decoder
+	// would leave unread.
 	var f chainFields
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if err := dec.Decode(&f); err != nil {
+	if err := json.Unmarshal(line, &f); err != nil {
 		return 0, "", fmt.Errorf("not a JSON record: %w", err)
-	}
-	if dec.More() {
-		return 0, "", errors.New("data after the JSON record")
 	}
 	if f.Seq == nil || f.Prev == nil {
 		return 0, "", errNotChained
