@@ -3,6 +3,7 @@ package jwtaudit
 import (
 	"crypto"
 	"crypto/elliptic"
+	"slices"
 )
 
 // Algorithm is a JWS signature algorithm (RFC 7518 §3, RFC 8037). A key is
@@ -61,12 +62,36 @@ var algorithms = map[Algorithm]algorithmInfo{
 	EdDSA: {family: familyEdDSA},
 }
 
-// allAlgorithms lists the supported algorithms in a fixed order, for
-// documentation, tests and the default allow-list.
+// allAlgorithms lists the supported algorithms in a fixed order: the
+// verifier looks a header's "alg" up in it without allocating, and tests
+// range over it.
 var allAlgorithms = []Algorithm{
 	HS256, HS384, HS512,
 	RS256, RS384, RS512,
 	PS256, PS384, PS512,
 	ES256, ES384, ES512,
 	EdDSA,
+}
+
+// lookupAlgorithm returns the supported algorithm spelled exactly b.
+func lookupAlgorithm(b []byte) (Algorithm, bool) {
+	for _, a := range allAlgorithms {
+		if string(b) == string(a) {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// algorithmSet is the allow-list of WithAlgorithms; nil allows every
+// supported algorithm.
+type algorithmSet []Algorithm
+
+// allows reports whether alg is a supported algorithm the set allows.
+func (s algorithmSet) allows(alg Algorithm) bool {
+	if s == nil {
+		_, ok := algorithms[alg]
+		return ok
+	}
+	return slices.Contains(s, alg)
 }

@@ -2,12 +2,10 @@ package jwtaudit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // AsyncSink records events on a goroutine of its own, behind a bounded
@@ -22,6 +20,7 @@ import (
 // Record returns an error instead of losing the event.
 type AsyncSink struct {
 	next    AuditSink
+	rec     recorder // records the counts of dropped events into next
 	queue   chan asyncItem
 	opts    AsyncOptions
 	mu      sync.Mutex // guards closed; Record holds it only to join senders
@@ -60,10 +59,6 @@ type AsyncStats struct {
 	Pending  int    // events waiting in the queue now
 }
 
-// ErrClosed is returned by Record, Flush and Close on a sink that has been
-// closed: the event was not recorded.
-var ErrClosed = errors.New("jwtaudit: audit sink closed")
-
 // asyncItem is an event to write, or a flush barrier when flushed is set.
 type asyncItem struct {
 	ctx     context.Context
@@ -82,8 +77,11 @@ func NewAsyncSink(next AuditSink, opts AsyncOptions) *AsyncSink {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = defaultQueueSize
 	}
+	audit := defaultAuditConfig()
+	audit.sink = next
 	a := &AsyncSink{
 		next:  next,
+		rec:   newRecorder(audit),
 		queue: make(chan asyncItem, opts.QueueSize),
 		opts:  opts,
 		done:  make(chan struct{}),
@@ -206,7 +204,7 @@ func (a *AsyncSink) run() {
 		}
 		a.write(item.ctx, item.event)
 		if n := a.unreported.Swap(0); n > 0 {
-			a.write(context.Background(), droppedEvent(n))
+			a.reportDropped(n)
 		}
 	}
 }
@@ -222,14 +220,18 @@ func (a *AsyncSink) write(ctx context.Context, e Event) {
 	a.written.Add(1)
 }
 
-// droppedEvent reports n events lost to a full queue.
-func droppedEvent(n uint64) Event {
-	return Event{
-		Time:    time.Now(),
-		Op:      OpAuditDropped,
-		Outcome: OutcomeError,
-		Reason:  ReasonAudit,
-		Detail:  fmt.Sprintf("%d audit events dropped: the queue was full", n),
-		Attrs:   []slog.Attr{slog.Uint64("dropped", n)},
+// reportDropped records that n events were lost to a full queue, as an
+// event of its own, through the recorder like every other event.
+func (a *AsyncSink) reportDropped(n uint64) {
+	ev := a.rec.begin(OpAuditDropped)
+	ev.Attrs = []slog.Attr{slog.Uint64("dropped", n)}
+	dropped := fail(ReasonAudit, "%d audit events dropped: the queue was full", n)
+	if err := a.rec.finish(context.Background(), &ev, dropped, nil); err != nil {
+		a.failed.Add(1)
+		if a.opts.OnError != nil {
+			a.opts.OnError(err)
+		}
+		return
 	}
+	a.written.Add(1)
 }

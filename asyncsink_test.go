@@ -234,8 +234,8 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestFanOut(t *testing.T) {
-	ok := AuditFunc(func(context.Context, Event) error { return nil })
-	bad := AuditFunc(func(context.Context, Event) error { return errors.New("down") })
+	ok := SinkFunc(func(context.Context, Event) error { return nil })
+	bad := SinkFunc(func(context.Context, Event) error { return errors.New("down") })
 	for _, tc := range []struct {
 		name   string
 		policy FanOutPolicy
@@ -251,9 +251,9 @@ func TestFanOut(t *testing.T) {
 			calls := 0
 			counted := make([]AuditSink, len(tc.sinks))
 			for i, s := range tc.sinks {
-				counted[i] = AuditFunc(func(ctx context.Context, e Event) error { calls++; return s.Record(ctx, e) })
+				counted[i] = SinkFunc(func(ctx context.Context, e Event) error { calls++; return s.Record(ctx, e) })
 			}
-			err := NewFanOut(tc.policy, counted...).Record(context.Background(), Event{})
+			err := NewFanOutSink(tc.policy, counted...).Record(context.Background(), Event{})
 			if (err != nil) != tc.fails {
 				t.Errorf("err = %v, want failure %v", err, tc.fails)
 			}

@@ -124,9 +124,9 @@ func TestSlogSinkLevels(t *testing.T) {
 	}
 }
 
-func TestAuditFuncAndDiscard(t *testing.T) {
+func TestSinkFuncAndDiscard(t *testing.T) {
 	var got []Op
-	sink := AuditFunc(func(_ context.Context, e Event) error {
+	sink := SinkFunc(func(_ context.Context, e Event) error {
 		got = append(got, e.Op)
 		return nil
 	})
@@ -136,10 +136,10 @@ func TestAuditFuncAndDiscard(t *testing.T) {
 	trackToken(raw)
 	_, _ = v.Verify(context.Background(), raw)
 	if len(got) != 2 || got[0] != OpIssue || got[1] != OpVerify {
-		t.Errorf("AuditFunc saw %v", got)
+		t.Errorf("SinkFunc saw %v", got)
 	}
-	if err := DiscardAudit.Record(context.Background(), Event{}); err != nil {
-		t.Errorf("DiscardAudit failed: %v", err)
+	if err := DiscardSink.Record(context.Background(), Event{}); err != nil {
+		t.Errorf("DiscardSink failed: %v", err)
 	}
 }
 
@@ -192,7 +192,7 @@ func (w syncWriter) Write(p []byte) (int, error) {
 
 func TestUnverifiedClaimsAreClipped(t *testing.T) {
 	key := mustKey(t, "k1", HS256, testSecret)
-	rec := &recorder{}
+	rec := &captureSink{}
 	v, err := NewVerifier(WithKeys(key), WithAudit(rec), WithClock(fixedClock(testNow)))
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func benchSinks() []struct {
 		sink AuditSink
 	}{
 		{"slogJSON", NewSlogSink(slog.NewJSONHandler(io.Discard, nil))},
-		{"discard", DiscardAudit},
+		{"discard", DiscardSink},
 	}
 }
 
@@ -111,7 +111,7 @@ func BenchmarkSlogSinkRecord(b *testing.B) {
 // JWKS over TLS on 127.0.0.1.
 func keySources(b *testing.B) (*Key, *KeySet, *RemoteKeySet) {
 	key := mustKey(b, "", EdDSA, testEd25519)
-	ks, err := NewKeySet(key, KeySetOptions{})
+	ks, err := NewKeySet(key)
 	if err != nil {
 		b.Fatal(err)
 	}

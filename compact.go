@@ -18,10 +18,11 @@ var base64urlAlphabet = func() (t [256]bool) {
 	return t
 }()
 
-// compactParts is a compact JWS split into its decoded parts. signingInput
-// is the "header.payload" prefix of the token, over which the signature is
-// computed.
+// compactParts is a compact JWS split into its decoded parts. token is
+// the verifier's one copy of its input; signingInput is its
+// "header.payload" prefix, over which the signature is computed.
 type compactParts struct {
+	token        []byte
 	signingInput []byte
 	header       []byte
 	payload      []byte
@@ -33,8 +34,8 @@ type compactParts struct {
 // base64 decoder skips '\r' and '\n' even in strict mode, and a token must
 // have a single spelling. Padding, the standard alphabet's '+' and '/',
 // white space, a JWE's five segments and the JSON serialization all fail
-// here.
-func splitCompact(raw []byte) (compactParts, error) {
+// here, before anything is allocated.
+func splitCompact(raw string) (compactParts, error) {
 	var p compactParts
 	dots := [2]int{}
 	n := 0
@@ -55,28 +56,31 @@ func splitCompact(raw []byte) (compactParts, error) {
 	if n != 2 {
 		return p, fmt.Errorf("%d segments, a compact JWS has three", n+1)
 	}
-	h, pl, s := raw[:dots[0]], raw[dots[0]+1:dots[1]], raw[dots[1]+1:]
 	// An empty signature is left to the signature check, which refuses it:
-	// that is what it is, an unsigned token.
-	if len(h) == 0 || len(pl) == 0 {
-		return p, fmt.Errorf("empty header or payload")
+	// that is what it is, an unsigned token. An empty payload is left to
+	// the claims decoder: signed, it is an issuer's mistake, not garbage.
+	if dots[0] == 0 {
+		return p, fmt.Errorf("empty header")
 	}
 
-	// One buffer for the three decoded parts; the payload stays referenced
-	// by the Token, so the buffer is not pooled.
+	// One buffer holds the copy of the input and its three decoded parts.
+	// The Token keeps the payload, so the buffer is not pooled.
+	h, pl, s := raw[:dots[0]], raw[dots[0]+1:dots[1]], raw[dots[1]+1:]
 	hl, pll, sl := b64.DecodedLen(len(h)), b64.DecodedLen(len(pl)), b64.DecodedLen(len(s))
-	buf := make([]byte, hl+pll+sl)
+	buf := make([]byte, len(raw), len(raw)+hl+pll+sl)
+	copy(buf, raw)
+	p.token, p.signingInput = buf, buf[:dots[1]]
+	rest := buf[len(raw):]
 	var err error
-	if p.header, err = decodeSegment(buf[:0:hl], raw[:dots[0]]); err != nil {
+	if p.header, err = decodeSegment(rest[:0:hl], p.token[:dots[0]]); err != nil {
 		return p, fmt.Errorf("header: %w", err)
 	}
-	if p.payload, err = decodeSegment(buf[hl:hl:hl+pll], raw[dots[0]+1:dots[1]]); err != nil {
+	if p.payload, err = decodeSegment(rest[hl:hl:hl+pll], p.token[dots[0]+1:dots[1]]); err != nil {
 		return p, fmt.Errorf("payload: %w", err)
 	}
-	if p.signature, err = decodeSegment(buf[hl+pll:hl+pll], raw[dots[1]+1:]); err != nil {
+	if p.signature, err = decodeSegment(rest[hl+pll:hl+pll], p.token[dots[1]+1:]); err != nil {
 		return p, fmt.Errorf("signature: %w", err)
 	}
-	p.signingInput = raw[:dots[1]]
 	return p, nil
 }
 

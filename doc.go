@@ -21,11 +21,16 @@
 //	raw, err := issuer.Issue(ctx, jwtaudit.Claims{Subject: "user-42"})
 //	tok, err := verifier.Verify(ctx, raw)
 //
-// Options are typed by the side they serve: an [Option] configures both,
+// Options are typed by what they serve: an [Option] configures both sides,
 // an [IssuerOption] only the issuer ([WithTTL], [WithSigningKey]), a
-// [VerifierOption] only the verifier ([WithLeeway], [WithValidator], …).
-// Giving an option to the side it means nothing to is a compile error, and
-// an option with a bad value makes the constructor return an error.
+// [VerifierOption] only the verifier ([WithLeeway], [WithValidator], …), and
+// an [AuditOption] ([WithAudit], [WithClock], [WithContextAttrs],
+// [WithRedaction], [WithAuditFailOpen]) every producer of events: the
+// issuer, the verifier, a [KeySet] and a [RemoteKeySet]. Giving an option to
+// a constructor it means nothing to is a compile error, and an option with a
+// bad value makes the constructor return an error. List options
+// ([WithKeys], [WithAudience], [WithValidator], …) add up when repeated;
+// any other option repeated takes its last value.
 //
 // # Keys and rotation
 //
@@ -58,7 +63,11 @@
 // Input is read strictly: exactly three base64url segments without padding,
 // line breaks or the standard alphabet; JSON objects whose registered claims
 // have their RFC 7519 types ("exp" a number, never a string), whose member
-// names match exactly and appear once, with nothing after them. Input longer
+// names match exactly and appear once, not even twice up to case, with
+// nothing after them. So the checks, the audit trail and [Token.Decode]
+// (encoding/json, which matches names without regard to case) always read
+// the same claims. Nothing in the payload is looked at before the signature
+// holds, except the "iss" that picks a trusted issuer's keys. Input longer
 // than 8 KiB is refused before it is decoded ([WithMaxTokenSize]). A token
 // that names an audience is refused by a verifier that expects none
 // (RFC 7519 §4.1.3). "exp" is required unless [InsecureAllowMissingExpiry]
@@ -80,23 +89,30 @@
 // [SlogSink] writes events to any [log/slog.Handler]; the auditlog
 // sub-package keeps them in a hash-chained file that proves it was not
 // edited; [AsyncSink] takes the writing off the request's path; [FanOut]
-// records to several sinks; [AuditFunc] adapts a function; [DiscardAudit],
+// records to several sinks; [SinkFunc] adapts a function; [DiscardSink],
 // the default, drops them. Private claims are recorded only when named by
 // [WithAuditClaims]; [WithRedaction] writes identifying values as salted
 // hashes that can still be searched.
 //
 // # Failure policy
 //
-// The trail fails closed: if the sink returns an error, Issue returns
-// [ErrAudit] and no token, and Verify returns [ErrAudit] and no token, even
-// for a valid one. A decision that could not be recorded is not made. The
-// price is availability: a full disk stops logins. [WithAuditFailOpen]
-// chooses the other side of the trade: the real result is returned and the
-// sink's error goes to a function of yours, so the service keeps working
-// while decisions go unrecorded until someone acts on the alarm. An
-// [AsyncSink] can refuse an event only while queuing it (when it is closed,
-// or its caller gives up waiting for room); a write that fails later is
-// counted and reported, not refused.
+// The trail fails closed: if the sink returns an error (or panics), Issue
+// returns [ErrAudit] and no token, Verify returns [ErrAudit] and no token,
+// even for a valid one, a [KeySet] change is not made, and a
+// [RemoteKeySet] keeps its previous keys instead of installing the ones it
+// fetched. A decision that could not be recorded is not made. The price is
+// availability: a full disk stops logins. [WithAuditFailOpen] chooses the
+// other side of the trade: the operation goes ahead and the sink's error
+// goes to a function of yours, so the service keeps working while decisions
+// go unrecorded until someone acts on the alarm. An [AsyncSink] can refuse
+// an event only while queuing it (when it is closed, or its caller gives up
+// waiting for room); a write that fails later is counted and reported, not
+// refused.
+//
+// A panic in code of yours that an operation reaches (a validator, a
+// [KeySource], a crypto.Signer, a private claim's MarshalJSON, the
+// [WithContextAttrs] function) is recovered: the operation fails with
+// [ErrInternal] and its one event says so.
 //
 // # Performance
 //

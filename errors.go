@@ -85,9 +85,11 @@ var (
 	ErrTooLarge = newSentinel(ReasonTooLarge, "token too large")
 
 	// ErrMalformed: the input is not a compact JWS of three strict base64url
-	// segments with a JSON object header and payload. A JWE, the JSON
-	// serialization, padding, the standard base64 alphabet, line breaks, a
-	// "crit" or "b64" header, and a claim of the wrong JSON type all end here.
+	// segments with a strict JSON object as header. A JWE, the JSON
+	// serialization, padding, the standard base64 alphabet, line breaks, an
+	// empty header, and a "crit" or "b64" header all end here. It is decided
+	// before the signature is checked: garbage on the wire. A payload that
+	// is not a valid claims set is [ErrInvalidClaims], decided after.
 	ErrMalformed = newSentinel(ReasonMalformed, "malformed token")
 
 	// ErrAlgorithm: the header's "alg" is missing, "none", not allowed, or not
@@ -115,7 +117,10 @@ var (
 	// ErrIssuedInFuture: "iat" is later than the current time plus the leeway.
 	ErrIssuedInFuture = newSentinel(ReasonIssuedInFuture, "token issued in the future")
 
-	// ErrIssuer: "iss" is not the issuer configured with [WithIssuer].
+	// ErrIssuer: "iss" is not the issuer configured with [WithIssuer]; with
+	// [WithTrustedIssuers], the unverified "iss" names no trusted issuer
+	// (checked before the signature, since it picks the keys), or the
+	// verified one is not the issuer whose keys checked it.
 	ErrIssuer = newSentinel(ReasonIssuer, "issuer not accepted")
 
 	// ErrAudience: none of the token's "aud" values is an expected audience,
@@ -144,9 +149,14 @@ var (
 	// is wrapped and can be inspected with errors.Is and errors.As.
 	ErrRejected = newSentinel(ReasonRejected, "token rejected by validator")
 
-	// ErrInvalidClaims: Issue refused the claims it was given: an empty
-	// subject, "exp" not after "iat", "nbf" after "exp", or a private claim
-	// that would overwrite a registered one or cannot be encoded.
+	// ErrInvalidClaims: claims that whoever holds the signing key should
+	// never have produced. From Issue: the claims it was given (an empty
+	// subject, "exp" not after "iat", "nbf" after "exp", a private claim
+	// named like a registered one or like another up to case, or one that
+	// cannot be encoded). From Verify: a token whose signature verifies but
+	// whose payload is not a valid claims set (not a JSON object, a claim of
+	// the wrong type, a member name twice or twice up to case, an empty
+	// payload), which points at the issuer rather than at the sender.
 	ErrInvalidClaims = newSentinel(ReasonInvalidClaims, "invalid claims")
 
 	// ErrSigning: the signing key failed to produce a signature (for
@@ -158,15 +168,24 @@ var (
 	// for one that was valid, so that nothing happens off the record.
 	ErrAudit = newSentinel(ReasonAudit, "audit failed")
 
-	// ErrInternal: a caller-supplied validator panicked. The panic is
-	// recovered, the token is refused and the event is recorded.
+	// ErrInternal: code of the caller's that Issue, Verify or a key set
+	// reached panicked (a validator, a [KeySource], a crypto.Signer, a
+	// private claim's MarshalJSON, the [WithContextAttrs] function), or a
+	// caller's function returned an error that carries no reason of this
+	// package where one was needed. The panic is recovered, the operation
+	// fails and its event, with outcome error, is recorded.
 	ErrInternal = newSentinel(ReasonInternal, "internal error")
 
-	// ErrKeyFetch: a RemoteKeySet could not fetch its JWKS. It is the
-	// reason of the failed fetch's jwks_fetch event; Verify itself reports
-	// a key it could not find as ErrUnknownKey.
+	// ErrKeyFetch: a RemoteKeySet could not fetch or read its JWKS. It is
+	// the reason of the failed fetch's jwks_fetch event, and what
+	// [RemoteKeySet.Refresh] returns; Verify itself reports a key it could
+	// not find as ErrUnknownKey.
 	ErrKeyFetch = newSentinel(ReasonKeyFetch, "key fetch failed")
 )
+
+// ErrClosed is returned by an [AsyncSink]'s Record, Flush and Close once it
+// has been closed: the event was not recorded.
+var ErrClosed = errors.New("jwtaudit: audit sink closed")
 
 // sentinels maps each Reason to its sentinel error.
 var sentinels [reasonCount]*sentinel
@@ -184,6 +203,7 @@ func newSentinel(r Reason, text string) error {
 	return s
 }
 
+// Error returns "jwtaudit: " and the reason's text.
 func (s *sentinel) Error() string { return "jwtaudit: " + s.text }
 
 // failure is the error returned for a refused operation: a reason, a detail
@@ -195,6 +215,7 @@ type failure struct {
 	cause  error
 }
 
+// Error returns the sentinel's text, the detail and the cause.
 func (f *failure) Error() string {
 	msg := sentinels[f.reason].Error()
 	if f.detail != "" {
@@ -212,6 +233,7 @@ func (f *failure) Is(target error) bool {
 	return ok && s.reason == f.reason
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (f *failure) Unwrap() error { return f.cause }
 
 // fail builds a failure with a formatted detail. Callers pass claim values

@@ -46,7 +46,7 @@ func ExampleWithRedaction() {
 // Keep serving when the audit trail fails, and raise the alarm instead.
 // Without WithAuditFailOpen the same failure refuses the token.
 func ExampleWithAuditFailOpen() {
-	broken := jwtaudit.AuditFunc(func(context.Context, jwtaudit.Event) error { return errors.New("disk full") })
+	broken := jwtaudit.SinkFunc(func(context.Context, jwtaudit.Event) error { return errors.New("disk full") })
 	key, _ := jwtaudit.NewKey("2026-11", jwtaudit.HS256, exampleSecret)
 
 	closed, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key), jwtaudit.WithAudit(broken))
@@ -83,15 +83,15 @@ func ExampleNewAsyncSink() {
 
 // Record to two sinks; with AnySink one success is enough, as with Vault's
 // audit devices.
-func ExampleNewFanOut() {
-	down := jwtaudit.AuditFunc(func(context.Context, jwtaudit.Event) error { return errors.New("collector unreachable") })
-	up := jwtaudit.AuditFunc(func(_ context.Context, e jwtaudit.Event) error {
+func ExampleNewFanOutSink() {
+	down := jwtaudit.SinkFunc(func(context.Context, jwtaudit.Event) error { return errors.New("collector unreachable") })
+	up := jwtaudit.SinkFunc(func(_ context.Context, e jwtaudit.Event) error {
 		fmt.Println("recorded:", e.Message())
 		return nil
 	})
 	for _, policy := range []jwtaudit.FanOutPolicy{jwtaudit.AllSinks, jwtaudit.AnySink} {
 		key, _ := jwtaudit.NewKey("2026-11", jwtaudit.HS256, exampleSecret)
-		issuer, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key), jwtaudit.WithAudit(jwtaudit.NewFanOut(policy, down, up)))
+		issuer, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key), jwtaudit.WithAudit(jwtaudit.NewFanOutSink(policy, down, up)))
 		_, err := issuer.Issue(context.Background(), jwtaudit.Claims{Subject: "42"})
 		fmt.Println("refused:", errors.Is(err, jwtaudit.ErrAudit))
 	}

@@ -30,7 +30,7 @@ func ExampleKeySet() {
 	ctx := context.Background()
 	clock := exampleNow
 	now := func() time.Time { return clock }
-	keys, _ := jwtaudit.NewKeySet(exampleKey("2026-10", 1), jwtaudit.KeySetOptions{Clock: now})
+	keys, _ := jwtaudit.NewKeySet(exampleKey("2026-10", 1), jwtaudit.WithClock(now))
 	shared := jwtaudit.Options(jwtaudit.WithKeySet(keys), jwtaudit.WithClock(now))
 	issuer, _ := jwtaudit.NewIssuer(shared)
 	verifier, _ := jwtaudit.NewVerifier(shared)
@@ -59,7 +59,7 @@ func ExampleKeySet() {
 
 // Serve a key set's public keys, with caching headers.
 func ExampleKeySet_JWKSHandler() {
-	keys, _ := jwtaudit.NewKeySet(exampleKey("2026-11", 2), jwtaudit.KeySetOptions{})
+	keys, _ := jwtaudit.NewKeySet(exampleKey("2026-11", 2))
 	rec := httptest.NewRecorder()
 	keys.JWKSHandler(5*time.Minute).ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/jwks.json", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -73,7 +73,7 @@ func ExampleKeySet_JWKSHandler() {
 // Follow another service's JWKS: the verifier knows only its URL.
 func ExampleNewRemoteKeySet() {
 	ctx := context.Background()
-	keys, _ := jwtaudit.NewKeySet(exampleKey("2026-11", 2), jwtaudit.KeySetOptions{})
+	keys, _ := jwtaudit.NewKeySet(exampleKey("2026-11", 2))
 	server := httptest.NewTLSServer(keys.JWKSHandler(time.Minute)) // the other service
 	defer server.Close()
 	issuer, _ := jwtaudit.NewIssuer(jwtaudit.WithKeySet(keys))
@@ -82,11 +82,10 @@ func ExampleNewRemoteKeySet() {
 	var fetches strings.Builder
 	remote, err := jwtaudit.NewRemoteKeySet(ctx, server.URL+"/.well-known/jwks.json", jwtaudit.RemoteKeySetOptions{
 		HTTPClient: server.Client(), // trusts the test server's certificate
-		Audit: jwtaudit.AuditFunc(func(_ context.Context, e jwtaudit.Event) error {
-			fmt.Fprintln(&fetches, e.Op, e.Outcome)
-			return nil
-		}),
-	})
+	}, jwtaudit.WithAudit(jwtaudit.SinkFunc(func(_ context.Context, e jwtaudit.Event) error {
+		fmt.Fprintln(&fetches, e.Op, e.Outcome)
+		return nil
+	})))
 	if err != nil {
 		log.Fatal(err)
 	}

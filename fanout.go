@@ -20,34 +20,40 @@ const (
 	AnySink
 )
 
-// FanOut hands every event to several sinks, in order.
+// FanOutSink hands every event to several sinks, in order, each its own
+// copy of the event.
 //
 // For several slog handlers under the AllSinks policy, a single
-// NewSlogSink(slog.NewMultiHandler(h1, h2)) does the same; FanOut is for
-// sinks that are not slog handlers, and for the AnySink policy, which
+// NewSlogSink(slog.NewMultiHandler(h1, h2)) does the same; FanOutSink is
+// for sinks that are not slog handlers, and for the AnySink policy, which
 // slog does not offer.
-type FanOut struct {
+type FanOutSink struct {
 	policy FanOutPolicy
 	sinks  []AuditSink
 }
 
-// NewFanOut returns a sink that records to each of sinks under policy.
+// NewFanOutSink returns a sink that records to each of sinks under policy.
 // It panics on a nil sink, as a configuration error.
-func NewFanOut(policy FanOutPolicy, sinks ...AuditSink) *FanOut {
+func NewFanOutSink(policy FanOutPolicy, sinks ...AuditSink) *FanOutSink {
 	for _, s := range sinks {
 		if s == nil {
-			panic("jwtaudit: NewFanOut: nil sink")
+			panic("jwtaudit: NewFanOutSink: nil sink")
 		}
 	}
-	return &FanOut{policy: policy, sinks: append([]AuditSink(nil), sinks...)}
+	return &FanOutSink{policy: policy, sinks: append([]AuditSink(nil), sinks...)}
 }
 
 // Record hands e to every sink, even after one has failed, and returns the
-// failures joined, or nil when the policy is met.
-func (f *FanOut) Record(ctx context.Context, e Event) error {
+// failures joined, or nil when the policy is met. Every sink but the last
+// gets a clone of e, so that no sink sees what another changed.
+func (f *FanOutSink) Record(ctx context.Context, e Event) error {
 	var errs []error
-	for _, s := range f.sinks {
-		if err := s.Record(ctx, e); err != nil {
+	for i, s := range f.sinks {
+		own := e
+		if i < len(f.sinks)-1 {
+			own = e.Clone()
+		}
+		if err := s.Record(ctx, own); err != nil {
 			errs = append(errs, err)
 		}
 	}

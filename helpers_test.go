@@ -84,23 +84,27 @@ func mustKey(tb testing.TB, kid string, alg Algorithm, material any) *Key {
 	return k
 }
 
-// recorder is an AuditSink that keeps every event, for assertions.
-type recorder struct {
+// captureSink is an AuditSink that keeps every event, for assertions.
+type captureSink struct {
 	mu     sync.Mutex
 	events []Event
 	err    error // returned by Record when set
+	panics bool  // Record panics after keeping the event
 }
 
-func (r *recorder) Record(_ context.Context, e Event) error {
+func (r *captureSink) Record(_ context.Context, e Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
 	noteEvent(e)
+	if r.panics {
+		panic("sink bug")
+	}
 	return r.err
 }
 
 // take returns the events recorded so far and forgets them.
-func (r *recorder) take() []Event {
+func (r *captureSink) take() []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ev := r.events
@@ -110,7 +114,7 @@ func (r *recorder) take() []Event {
 
 // only returns the single event recorded since the last take, failing the
 // test if there is not exactly one.
-func (r *recorder) only(tb testing.TB) Event {
+func (r *captureSink) only(tb testing.TB) Event {
 	tb.Helper()
 	ev := r.take()
 	if len(ev) != 1 {

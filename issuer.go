@@ -3,10 +3,10 @@ package jwtaudit
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +16,7 @@ import (
 // start-up and share it.
 type Issuer struct {
 	cfg    issuerConfig
+	rec    recorder
 	fixed  *signingHead                // with WithKeys
 	cached atomic.Pointer[signingHead] // with WithKeySet: the active key's
 }
@@ -32,28 +33,10 @@ type signingHead struct {
 func newSigningHead(k *Key, cfg *issuerConfig) *signingHead {
 	head := b64.AppendEncode(nil, appendHeader(nil, k, cfg.typ))
 	sh := &signingHead{key: k, head: append(head, '.')}
-	if !cfg.allows(k.alg) {
+	if !cfg.algorithms.allows(k.alg) {
 		sh.refused = fail(ReasonSigning, "the active key %q uses %s, which WithAlgorithms does not allow", k.id, k.alg)
 	}
 	return sh
-}
-
-type issuerConfig struct {
-	sharedConfig
-	ttl          time.Duration
-	signingKeyID string
-}
-
-// defaultTTL is how long an issued token is valid unless WithTTL says
-// otherwise: short enough that a leaked token soon dies, long enough for a
-// session between refreshes.
-const defaultTTL = time.Hour
-
-func defaultIssuerConfig() issuerConfig {
-	return issuerConfig{
-		sharedConfig: sharedConfig{clock: time.Now, sink: DiscardAudit, typ: "JWT"},
-		ttl:          defaultTTL,
-	}
 }
 
 // NewIssuer returns an issuer configured by opts. With [WithKeys] it needs
@@ -64,13 +47,8 @@ func defaultIssuerConfig() issuerConfig {
 // says otherwise.
 func NewIssuer(opts ...IssuerOption) (*Issuer, error) {
 	cfg := defaultIssuerConfig()
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("jwtaudit: NewIssuer: nil option")
-		}
-		if err := o.applyIssuer(&cfg); err != nil {
-			return nil, err
-		}
+	if err := applyAll("NewIssuer", opts, func(o IssuerOption) error { return o.applyIssuer(&cfg) }); err != nil {
+		return nil, err
 	}
 	if err := cfg.checkKeys(); err != nil {
 		return nil, err
@@ -79,16 +57,16 @@ func NewIssuer(opts ...IssuerOption) (*Issuer, error) {
 		if len(cfg.keys) > 0 || cfg.signingKeyID != "" {
 			return nil, errors.New("jwtaudit: NewIssuer: WithKeySet replaces WithKeys and WithSigningKey")
 		}
-		if alg := cfg.keySet.Active().alg; !cfg.allows(alg) {
+		if alg := cfg.keySet.Active().alg; !cfg.algorithms.allows(alg) {
 			return nil, fmt.Errorf("jwtaudit: the key set's active key uses %s, which WithAlgorithms does not allow", alg)
 		}
-		return &Issuer{cfg: cfg}, nil
+		return &Issuer{cfg: cfg, rec: newRecorder(cfg.audit)}, nil
 	}
 	key, err := cfg.signingKey()
 	if err != nil {
 		return nil, err
 	}
-	return &Issuer{cfg: cfg, fixed: newSigningHead(key, &cfg)}, nil
+	return &Issuer{cfg: cfg, rec: newRecorder(cfg.audit), fixed: newSigningHead(key, &cfg)}, nil
 }
 
 // signing returns the key to sign with now, and its header.
@@ -105,47 +83,33 @@ func (is *Issuer) signing() *signingHead {
 	return h
 }
 
-func (c *issuerConfig) signingKey() (*Key, error) {
-	for _, k := range c.keys {
-		if c.signingKeyID == "" && k.CanSign() {
-			return k, nil
-		}
-		if c.signingKeyID != "" && k.id == c.signingKeyID {
-			if !k.CanSign() {
-				return nil, fmt.Errorf("jwtaudit: signing key %q has no private part", k.id)
-			}
-			return k, nil
-		}
-	}
-	if c.signingKeyID != "" {
-		return nil, fmt.Errorf("jwtaudit: no key has the signing key id %q", c.signingKeyID)
-	}
-	return nil, errors.New("jwtaudit: NewIssuer needs a key that can sign (WithKeys)")
-}
-
-// Key returns the key the issuer signs with now.
-func (is *Issuer) Key() *Key { return is.signing().key }
-
 // Issue signs claims into a compact JWS and records one audit event.
 //
 // It stamps what the caller leaves unset: "iat" from the clock, "exp" as
 // "iat" plus the TTL, a random 128-bit "jti", "iss" from [WithIssuer] and
 // "aud" from [WithAudience]. A subject is required. Claims that contradict
 // each other ("exp" not after "iat", "nbf" after "exp"), an "iss" other than
-// the configured one, and private claims named like registered ones are
-// refused with [ErrInvalidClaims]. A signer failure is [ErrSigning]. If the
-// event cannot be recorded, Issue returns [ErrAudit] and no token.
-func (is *Issuer) Issue(ctx context.Context, claims Claims) (string, error) {
-	start := is.cfg.clock()
-	sh := is.signing()
-	ev := Event{Time: start, Op: OpIssue, Algorithm: sh.key.alg, KeyID: sh.key.id, Verified: true}
-	token, err := is.issue(start, sh, claims, &ev)
-	return is.finish(ctx, &ev, start, token, err)
+// the configured one, private claims named like registered ones or like
+// each other (see [Claims]) and private claims that cannot be encoded are
+// refused with [ErrInvalidClaims]. A signer failure is [ErrSigning]. A
+// panic in a caller's code (a crypto.Signer, a claim's MarshalJSON) is
+// recovered and ends the call with [ErrInternal]. If the event cannot be
+// recorded, Issue returns [ErrAudit] and no token.
+func (is *Issuer) Issue(ctx context.Context, claims Claims) (token string, err error) {
+	ev := is.rec.begin(OpIssue)
+	defer func() {
+		if ferr := is.rec.finish(ctx, &ev, err, recover()); ferr != nil {
+			token, err = "", ferr
+		}
+	}()
+	return is.issue(ev.Time, claims, &ev)
 }
 
-func (is *Issuer) issue(now time.Time, sh *signingHead, c Claims, ev *Event) (string, error) {
+func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
+	sh := is.signing()
+	ev.Algorithm, ev.KeyID, ev.Verified = sh.key.alg, sh.key.id, true
 	err := is.complete(now, &c)
-	ev.Issuer, ev.Subject, ev.Audience, ev.ID, ev.ExpiresAt = c.Issuer, c.Subject, c.Audience, c.ID, c.ExpiresAt
+	ev.setClaims(&c)
 	if err != nil {
 		return "", err
 	}
@@ -155,29 +119,32 @@ func (is *Issuer) issue(now time.Time, sh *signingHead, c Claims, ev *Event) (st
 		}
 	}
 
-	scratch := scratchPool.Get().(*[]byte)
-	defer putScratch(scratch)
-	payload, err := appendClaims((*scratch)[:0], &c)
+	claimsBuf := scratchPool.Get().(*[]byte)
+	defer putScratch(claimsBuf)
+	payload, err := appendClaims((*claimsBuf)[:0], &c)
 	if err != nil {
 		return "", failWrap(ReasonInvalidClaims, err, "")
 	}
-	*scratch = payload
+	*claimsBuf = payload
 
 	if sh.refused != nil {
 		return "", sh.refused
 	}
-	// Size the token's bytes exactly, so that building it never regrows
-	// the buffer.
+	// The token is built in a pooled buffer, sized so that it never
+	// regrows, and copied once into the string returned.
 	key := sh.key
-	out := make([]byte, 0, len(sh.head)+b64.EncodedLen(len(payload))+1+b64.EncodedLen(key.sigLen))
+	tokenBuf := scratchPool.Get().(*[]byte)
+	defer putScratch(tokenBuf)
+	out := slices.Grow((*tokenBuf)[:0], len(sh.head)+b64.EncodedLen(len(payload))+1+b64.EncodedLen(key.sigLen))
 	out = append(out, sh.head...)
 	out = b64.AppendEncode(out, payload)
-	sig, err := sign(key, out)
+	sig, err := key.sign(out)
 	if err != nil {
 		return "", failWrap(ReasonSigning, err, fmt.Sprintf("key %q", key.id))
 	}
 	out = append(out, '.')
 	out = b64.AppendEncode(out, sig)
+	*tokenBuf = out
 	ev.Fingerprint = fingerprint(out)
 	return string(out), nil
 }
@@ -227,27 +194,8 @@ func (is *Issuer) complete(now time.Time, c *Claims) error {
 	return nil
 }
 
-// sign calls the key's signer, turning a panic in a caller's crypto.Signer
-// into an error so that the call still ends with its one event.
-func sign(key *Key, input []byte) (sig []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			sig, err = nil, errors.New("signer panicked")
-		}
-	}()
-	return key.sign(input)
-}
-
-// finish records the event of one Issue call and decides what it returns.
-func (is *Issuer) finish(ctx context.Context, ev *Event, start time.Time, token string, err error) (string, error) {
-	if aerr := is.cfg.record(ctx, ev, start, err); aerr != nil {
-		return "", aerr
-	}
-	return token, err
-}
-
-// scratchPool holds buffers for encoding claims, which are copied into the
-// token and never outlive an Issue call.
+// scratchPool holds the buffers Issue encodes claims and builds tokens in;
+// what they hold is copied out, and never outlives the call.
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // maxPooledScratch keeps the buffer of one token with huge private claims
@@ -259,21 +207,3 @@ func putScratch(b *[]byte) {
 		scratchPool.Put(b)
 	}
 }
-
-// auditText renders a private claim value for an event as the verifier
-// will: a string as itself, anything else as JSON text.
-func auditText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
-
-// wholeSeconds drops the fraction of a second, in UTC.
-func wholeSeconds(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
-
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

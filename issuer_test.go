@@ -44,7 +44,7 @@ func TestIssueReasons(t *testing.T) {
 		{name: "private not encodable", claims: Claims{Subject: "a", Private: map[string]any{"ch": make(chan int)}}, reason: ReasonInvalidClaims},
 		{name: "empty audience", claims: Claims{Subject: "a", Audience: []string{""}}, reason: ReasonInvalidClaims},
 		{name: "signer fails", key: mustKey(t, "kms", ES256, brokenSigner{Signer: ec}), claims: Claims{Subject: "a"}, reason: ReasonSigning},
-		{name: "signer panics", key: mustKey(t, "hsm", ES256, brokenSigner{Signer: ec, panics: true}), claims: Claims{Subject: "a"}, reason: ReasonSigning},
+		{name: "signer panics", key: mustKey(t, "hsm", ES256, brokenSigner{Signer: ec, panics: true}), claims: Claims{Subject: "a"}, reason: ReasonInternal},
 		{name: "audit fails", claims: Claims{Subject: "a"}, sinkErr: errors.New("disk full"), reason: ReasonAudit},
 		{name: "valid", claims: Claims{Subject: "a"}, reason: ReasonNone},
 	} {
@@ -53,7 +53,7 @@ func TestIssueReasons(t *testing.T) {
 			if key == nil {
 				key = hmacKey
 			}
-			rec := &recorder{err: tc.sinkErr}
+			rec := &captureSink{err: tc.sinkErr}
 			opts := append([]IssuerOption{WithKeys(key), WithClock(fixedClock(testNow)), WithAudit(rec)}, tc.opts...)
 			is, err := NewIssuer(opts...)
 			if err != nil {
@@ -191,8 +191,8 @@ func TestSigningKeyChoice(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if is.Key().ID() != tc.want {
-				t.Errorf("signs with %q, want %q", is.Key().ID(), tc.want)
+			if is.signing().key.ID() != tc.want {
+				t.Errorf("signs with %q, want %q", is.signing().key.ID(), tc.want)
 			}
 		})
 	}

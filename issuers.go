@@ -27,6 +27,7 @@ type trustedIssuer struct {
 	name     string
 	keys     keyFinder
 	audience []string
+	expect   expectations // set by NewVerifier, which knows the default audience
 }
 
 // WithTrustedIssuers makes one verifier accept tokens from several
@@ -34,14 +35,18 @@ type trustedIssuer struct {
 // signature is checked, only picks whose keys to check it with; a token
 // whose "iss" names no trusted issuer is refused with [ErrIssuer] before
 // any key is looked up. Since the signature covers "iss", a token that
-// verifies was issued by the issuer its keys belong to. It replaces
-// [WithKeys], [WithKeySet], [WithKeySource] and [WithIssuer].
+// verifies was issued by the issuer its keys belong to. It cannot be
+// combined with [WithKeys], [WithKeySet], [WithKeySource] or [WithIssuer].
+// Given more than once, it adds issuers; naming one issuer twice is an
+// error.
 func WithTrustedIssuers(issuers ...TrustedIssuer) VerifierOption {
 	return verifierOption(func(c *verifierConfig) error {
 		if len(issuers) == 0 {
 			return errors.New("jwtaudit: WithTrustedIssuers: no issuer given")
 		}
-		c.trusted = make(map[string]*trustedIssuer, len(issuers))
+		if c.trusted == nil {
+			c.trusted = make(map[string]*trustedIssuer, len(issuers))
+		}
 		for _, ti := range issuers {
 			if ti.Issuer == "" {
 				return errors.New("jwtaudit: WithTrustedIssuers: an issuer without a name")

@@ -9,7 +9,7 @@ func TestTrustedIssuers(t *testing.T) {
 	ctx := context.Background()
 	keyA := mustKey(t, "a-1", HS256, testSecret)
 	keyB := mustKey(t, "b-1", ES256, loadPrivate(t, "p256.pem"))
-	setB, _ := NewKeySet(keyB, KeySetOptions{})
+	setB, _ := NewKeySet(keyB)
 
 	issuerA, _ := NewIssuer(WithKeys(keyA), WithIssuer("https://a.example"), WithClock(fixedClock(testNow)))
 	issuerB, _ := NewIssuer(WithKeySet(setB), WithIssuer("https://b.example"), WithAudience("b-api"), WithClock(fixedClock(testNow)))

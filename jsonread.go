@@ -2,20 +2,20 @@ package jwtaudit
 
 import (
 	"errors"
-	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// jsonReader is a strict, allocation-light reader for the two small JSON
-// objects of a token, the header and the claims set. It exists because the
-// claims decoder is the verifier's hot spot, and because encoding/json is
-// lenient where a verifier must not be: it matches keys case-insensitively
-// ("EXP" fills exp), keeps the last of duplicate keys, and accepts invalid
-// UTF-8. This reader matches names exactly, lets the caller refuse
-// duplicates, and rejects invalid UTF-8, control characters and bad number
-// syntax. Only the shapes the claims need are decoded; every other value is
-// validated and skipped.
+// jsonReader is a strict, allocation-light reader of RFC 8259 JSON, for the
+// two small objects of a token, its header and its claims set. It exists
+// because the claims decoder is the verifier's hot spot, and because
+// encoding/json is lenient where a verifier must not be: it accepts invalid
+// UTF-8 and lone surrogates, and keeps the last of duplicate members. This
+// reader rejects invalid UTF-8, lone surrogates, control characters and bad
+// number syntax, and hands member names to its caller to match exactly;
+// every object it skips must have unique member names (see memberNames).
+// What the JWT rules add (numeric dates, "aud" as a string or an array) is
+// in the claims codec.
 type jsonReader struct {
 	data []byte
 	pos  int
@@ -294,58 +294,6 @@ func (r *jsonReader) number() ([]byte, error) {
 	return d[start:i], nil
 }
 
-// maxNumericDate is the last second of the year 9999; later dates are
-// refused rather than overflowing time arithmetic.
-const maxNumericDate = 253402300799
-
-// numericDate reads an RFC 7519 NumericDate: a JSON number (never a string)
-// of seconds since the epoch, possibly with a fraction, between 0 and
-// maxNumericDate. It returns whole seconds and nanoseconds.
-func (r *jsonReader) numericDate() (sec, nsec int64, err error) {
-	lit, err := r.number()
-	if err != nil {
-		return 0, 0, errors.New("not a JSON number")
-	}
-	if v, err := strconv.ParseInt(string(lit), 10, 64); err == nil {
-		if v < 0 || v > maxNumericDate {
-			return 0, 0, errors.New("date out of range")
-		}
-		return v, 0, nil
-	}
-	f, err := strconv.ParseFloat(string(lit), 64)
-	if err != nil || f < 0 || f > maxNumericDate {
-		return 0, 0, errors.New("date out of range")
-	}
-	sec = int64(f)
-	return sec, int64((f - float64(sec)) * 1e9), nil
-}
-
-// stringOrStrings reads a value that is a string or an array of strings,
-// the two forms of "aud".
-func (r *jsonReader) stringOrStrings(known []string) ([]string, error) {
-	switch r.peek() {
-	case '"':
-		s, err := r.knownString(known)
-		if err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
-	case '[':
-		list := []string{}
-		err := r.array(func() error {
-			s, err := r.knownString(known)
-			if err != nil {
-				return errors.New("not an array of strings")
-			}
-			list = append(list, s)
-			return nil
-		})
-		return list, err
-	default:
-		return nil, errors.New("neither a string nor an array of strings")
-	}
-}
-
 // skip validates and skips one value of any type.
 func (r *jsonReader) skip(depth int) error {
 	if depth > maxJSONDepth {
@@ -357,9 +305,13 @@ func (r *jsonReader) skip(depth int) error {
 		return err
 	case c == '{':
 		r.pos++
+		var names memberNames
 		for first := true; ; first = false {
-			_, more, err := r.nextMember(first)
+			name, more, err := r.nextMember(first)
 			if err != nil || !more {
+				return err
+			}
+			if err := names.add(name); err != nil {
 				return err
 			}
 			if err := r.skip(depth + 1); err != nil {

@@ -82,6 +82,7 @@ type jwksHandler struct {
 	cacheControl string
 }
 
+// ServeHTTP answers GET and HEAD with the current JWKS.
 func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

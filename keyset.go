@@ -21,18 +21,13 @@ const (
 	KeyRetiring                      // accepted until its retire time, no longer signing
 )
 
+// MarshalText encodes s as String does.
+func (s KeyStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // String returns "next", "active" or "retiring".
-func (s KeyStatus) String() string {
-	switch s {
-	case KeyNext:
-		return "next"
-	case KeyActive:
-		return "active"
-	case KeyRetiring:
-		return "retiring"
-	}
-	return "unknown"
-}
+func (s KeyStatus) String() string { return enumName(keyStatusNames[:], int(s)) }
+
+var keyStatusNames = [...]string{KeyNext: "next", KeyActive: "active", KeyRetiring: "retiring"}
 
 // KeyState describes one key of a KeySet.
 type KeyState struct {
@@ -55,15 +50,14 @@ type KeyState struct {
 type KeySet struct {
 	mu    sync.Mutex // serializes changes
 	state atomic.Pointer[keySetState]
-	clock func() time.Time
-	audit AuditSink
+	rec   recorder
 }
 
-// KeySetOptions configures a KeySet. The zero value uses the real clock and
-// records nothing.
-type KeySetOptions struct {
-	Audit AuditSink        // records every change (default DiscardAudit)
-	Clock func() time.Time // default time.Now
+// keySetConfig is what the options of NewKeySet set: the audit options
+// ([WithAudit], [WithClock], …), which record every change and time the
+// retiring keys.
+type keySetConfig struct {
+	audit auditConfig
 }
 
 // keySetState is one immutable snapshot of a KeySet.
@@ -81,18 +75,18 @@ type keyEntry struct {
 }
 
 // NewKeySet returns a set whose active key is active; it must be able to
-// sign.
-func NewKeySet(active *Key, opts KeySetOptions) (*KeySet, error) {
+// sign. Without options it uses the real clock and records nothing; give
+// it the same [WithAudit] as the issuer and verifier, so that key changes
+// are on the same trail as the tokens they sign.
+func NewKeySet(active *Key, opts ...KeySetOption) (*KeySet, error) {
 	if active == nil || !active.CanSign() {
 		return nil, errors.New("jwtaudit: NewKeySet: the active key must be able to sign")
 	}
-	ks := &KeySet{clock: opts.Clock, audit: opts.Audit}
-	if ks.clock == nil {
-		ks.clock = time.Now
+	cfg := keySetConfig{audit: defaultAuditConfig()}
+	if err := applyAll("NewKeySet", opts, func(o KeySetOption) error { return o.applyKeySet(&cfg) }); err != nil {
+		return nil, err
 	}
-	if ks.audit == nil {
-		ks.audit = DiscardAudit
-	}
+	ks := &KeySet{rec: newRecorder(cfg.audit)}
 	st, err := newKeySetState([]keyEntry{{key: active, status: KeyActive}})
 	if err != nil {
 		return nil, err
@@ -195,14 +189,14 @@ func (ks *KeySet) Remove(ctx context.Context, kid string) error {
 // change applies one lifecycle change under the lock, records it and swaps
 // the new snapshot in. A change that is refused (no next key to rotate to,
 // an unknown kid) leaves the set as it was and records nothing. A change
-// that cannot be recorded is not made: the set fails closed like Issue and
-// Verify.
+// that cannot be recorded is not made, unless the trail fails open
+// ([WithAuditFailOpen]).
 func (ks *KeySet) change(ctx context.Context, what, kid string, apply func([]keyEntry, time.Time) ([]keyEntry, error)) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	start := ks.clock()
+	ev := ks.rec.begin(OpKeyRotate)
 	old := ks.state.Load()
-	entries, err := apply(append([]keyEntry(nil), old.entries...), start)
+	entries, err := apply(append([]keyEntry(nil), old.entries...), ev.Time)
 	if err != nil {
 		return err
 	}
@@ -210,17 +204,13 @@ func (ks *KeySet) change(ctx context.Context, what, kid string, apply func([]key
 	if err != nil {
 		return err
 	}
-	attrs := []slog.Attr{slog.String("change", what), slog.Any("keys", keyStatesValue(st.entries))}
+	ev.KeyID, ev.Algorithm, ev.Verified = st.active.id, st.active.alg, true
+	ev.Attrs = []slog.Attr{slog.String("change", what), slog.Any("keys", keyStatesValue(st.entries))}
 	if kid != "" {
-		attrs = append(attrs, slog.String("changed_kid", kid))
+		ev.Attrs = append(ev.Attrs, slog.String("changed_kid", kid))
 	}
-	ev := Event{
-		Time: start, Op: OpKeyRotate, Outcome: OutcomeSuccess, Verified: true,
-		KeyID: st.active.id, Algorithm: st.active.alg, Attrs: attrs,
-		Duration: ks.clock().Sub(start),
-	}
-	if err := ks.audit.Record(ctx, ev); err != nil {
-		return failWrap(ReasonAudit, err, "the key set change was not recorded, so it is not made")
+	if err := ks.rec.finish(ctx, &ev, nil, nil); err != nil {
+		return err
 	}
 	ks.state.Store(st)
 	return nil
@@ -260,7 +250,7 @@ func (ks *KeySet) findKey(_ context.Context, kid []byte, hasKid bool) (*Key, err
 		return nil, fail(ReasonUnknownKey, "kid %q", clip(string(kid)))
 	}
 	e := &st.entries[i]
-	if e.status == KeyRetiring && !ks.clock().Before(e.retireAt) {
+	if e.status == KeyRetiring && !ks.rec.clock().Before(e.retireAt) {
 		return nil, fail(ReasonUnknownKey, "kid %q retired at %s", e.key.id, rfc3339(e.retireAt))
 	}
 	return e.key, nil

@@ -33,8 +33,8 @@ func edKey(t testing.TB, kid string, seed byte) *Key {
 func TestKeySetLifecycle(t *testing.T) {
 	ctx := context.Background()
 	clock := newMovableClock(testNow)
-	rec := &recorder{}
-	ks, err := NewKeySet(edKey(t, "k0", 0), KeySetOptions{Audit: rec, Clock: clock.Now})
+	rec := &captureSink{}
+	ks, err := NewKeySet(edKey(t, "k0", 0), WithAudit(rec), WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestKeySetLifecycle(t *testing.T) {
 	if err := ks.Publish(ctx, edKey(t, "k1", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if is.Key().ID() != "k0" {
+	if is.signing().key.ID() != "k0" {
 		t.Errorf("a published key signs before rotation")
 	}
 	// A token signed with a next key (by another issuer that rotated
@@ -79,8 +79,8 @@ func TestKeySetLifecycle(t *testing.T) {
 	if err := ks.Rotate(ctx, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if is.Key().ID() != "k1" {
-		t.Errorf("after rotation the issuer signs with %s", is.Key().ID())
+	if is.signing().key.ID() != "k1" {
+		t.Errorf("after rotation the issuer signs with %s", is.signing().key.ID())
 	}
 	t1 := issue()
 	if r := verifies(t0); r != ReasonNone {
@@ -144,7 +144,7 @@ func TestKeySetLifecycle(t *testing.T) {
 // retired keys are removed, and their tokens are refused.
 func TestRotationUnderLoad(t *testing.T) {
 	ctx := context.Background()
-	ks, err := NewKeySet(edKey(t, "gen-0", 0), KeySetOptions{})
+	ks, err := NewKeySet(edKey(t, "gen-0", 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestRotationUnderLoad(t *testing.T) {
 // nothing secret is ever published, and the HTTP caching behaviour.
 func TestJWKSHandler(t *testing.T) {
 	ctx := context.Background()
-	ks, err := NewKeySet(mustKey(t, "rsa", RS256, loadPrivate(t, "rsa2048.pem")), KeySetOptions{})
+	ks, err := NewKeySet(mustKey(t, "rsa", RS256, loadPrivate(t, "rsa2048.pem")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,11 +317,11 @@ func TestJWKSHandler(t *testing.T) {
 // with it rather than issue a token its own verifiers would refuse.
 func TestKeySetRotatesToAKeyTheIssuerMayNotUse(t *testing.T) {
 	ctx := context.Background()
-	ks, err := NewKeySet(mustKey(t, "hs", HS256, testSecret), KeySetOptions{})
+	ks, err := NewKeySet(mustKey(t, "hs", HS256, testSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec := &captureSink{}
 	is, err := NewIssuer(WithKeySet(ks), WithAlgorithms(HS256), WithAudit(rec))
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ func TestFailOpenAndFailClosed(t *testing.T) {
 	good, _ := NewIssuer(WithKeys(key), WithClock(fixedClock(testNow)))
 	valid, _ := good.Issue(context.Background(), Claims{Subject: "a"})
 	trackToken(valid)
-	broken := &recorder{err: errors.New("disk full")}
+	broken := &captureSink{err: errors.New("disk full")}
 
 	var reported []error
 	failOpen := WithAuditFailOpen(func(_ context.Context, e Event, err error) {
@@ -58,7 +58,7 @@ func TestFailOpenAndFailClosed(t *testing.T) {
 
 func TestAuditClaims(t *testing.T) {
 	key := mustKey(t, "k1", HS256, testSecret)
-	rec := &recorder{}
+	rec := &captureSink{}
 	is, v := pair(t, []Option{WithKeys(key), WithClock(fixedClock(testNow)), WithAudit(rec), WithAuditClaims("tenant", "roles", "absent")},
 		nil, []VerifierOption{WithRequiredClaims("tenant")})
 	raw, err := is.Issue(context.Background(), Claims{Subject: "a", Private: map[string]any{

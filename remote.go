@@ -40,17 +40,21 @@ import (
 //     keys, "use" other than "sig", an algorithm this package does not
 //     support or that does not fit the key, weak keys.
 //   - Every fetch, successful or not, is an audit event with op jwks_fetch
-//     that lists the keys added, removed and skipped.
+//     that lists the keys added, removed and skipped. Fetched keys are
+//     installed only once their event is recorded, unless the trail fails
+//     open ([WithAuditFailOpen]).
 //
 // Keys are looked up without a lock: after warm-up, verifying against a
 // RemoteKeySet costs what verifying against fixed keys does.
 type RemoteKeySet struct {
 	url   string
 	opts  RemoteKeySetOptions
+	rec   recorder
 	http  *http.Client
 	cache *jwk.Cache
 	keys  atomic.Pointer[remoteKeys]
 
+	installing  sync.Mutex // serializes recording and installing a fetched set
 	mu          sync.Mutex // guards flight and lastFetch
 	flight      chan struct{}
 	lastFetch   time.Time
@@ -60,8 +64,10 @@ type RemoteKeySet struct {
 	stopContext context.CancelFunc
 }
 
-// RemoteKeySetOptions configures a RemoteKeySet. Zero values take the
-// defaults named.
+// RemoteKeySetOptions configures what only a RemoteKeySet has: how it
+// fetches. Zero values take the defaults named. How it records its fetches
+// is set by the audit options ([WithAudit], [WithClock], …), as for every
+// producer of events.
 type RemoteKeySetOptions struct {
 	MinRefresh       time.Duration // background refresh at most this often, whatever Cache-Control says (5 minutes)
 	MaxRefresh       time.Duration // and at least this often (24 hours)
@@ -78,9 +84,11 @@ type RemoteKeySetOptions struct {
 	// and TLS settings are kept; Timeout and redirect checks are set by
 	// the key set).
 	HTTPClient *http.Client
+}
 
-	Audit AuditSink        // records each fetch (default DiscardAudit)
-	Clock func() time.Time // event times (default time.Now)
+// remoteKeySetConfig is what the audit options of NewRemoteKeySet set.
+type remoteKeySetConfig struct {
+	audit auditConfig
 }
 
 // remoteKeys is one immutable generation of fetched keys.
@@ -102,8 +110,12 @@ const (
 // ctx ends, or Timeout) for the first fetch. A failed first fetch is not an
 // error: it is recorded, tokens are refused with ErrUnknownKey until keys
 // arrive, and the first unknown kid retries. Close stops the background
-// refresh.
-func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOptions) (*RemoteKeySet, error) {
+// refresh. The audit options say where the jwks_fetch events go.
+func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOptions, auditOpts ...RemoteKeySetOption) (*RemoteKeySet, error) {
+	cfg := remoteKeySetConfig{audit: defaultAuditConfig()}
+	if err := applyAll("NewRemoteKeySet", auditOpts, func(o RemoteKeySetOption) error { return o.applyRemoteKeySet(&cfg) }); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %w", err)
@@ -125,14 +137,8 @@ func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOption
 	if opts.MaxRefresh < opts.MinRefresh {
 		return nil, errors.New("jwtaudit: NewRemoteKeySet: MaxRefresh is below MinRefresh")
 	}
-	if opts.Audit == nil {
-		opts.Audit = DiscardAudit
-	}
-	if opts.Clock == nil {
-		opts.Clock = time.Now
-	}
 
-	r := &RemoteKeySet{url: rawURL, opts: opts, firstFetch: make(chan struct{})}
+	r := &RemoteKeySet{url: rawURL, opts: opts, rec: newRecorder(cfg.audit), firstFetch: make(chan struct{})}
 	r.keys.Store(&remoteKeys{byID: map[string]*Key{}})
 	r.http = r.newHTTPClient()
 
@@ -200,45 +206,69 @@ func (r *RemoteKeySet) newHTTPClient() *http.Client {
 // handed on to the cache.
 type fetcher struct{ r *RemoteKeySet }
 
+// Do fetches, records and installs the JWKS the cache asks for.
 func (f fetcher) Do(req *http.Request) (*http.Response, error) {
 	r := f.r
-	start := r.opts.Clock()
 	r.mu.Lock()
 	r.lastFetch = time.Now()
 	r.mu.Unlock()
 	defer r.firstOnce.Do(func() { close(r.firstFetch) })
 
+	ctx := req.Context()
+	ev := r.rec.begin(OpJWKSFetch)
+	res, body, err := r.fetch(req)
+	if err != nil {
+		ev.Attrs = []slog.Attr{slog.String("url", r.url), slog.Int("keys_kept", len(r.keys.Load().byID))}
+		err = failWrap(ReasonKeyFetch, err, r.url)
+		if aerr := r.rec.finish(ctx, &ev, err, nil); aerr != nil {
+			return nil, aerr
+		}
+		return nil, err
+	}
+	if err := r.install(ctx, &ev, body); err != nil {
+		return nil, err
+	}
+	// The cache schedules its next fetch from the response's headers.
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	return res, nil
+}
+
+// fetch gets the JWKS: a 200 answer whose body, read in full and closed,
+// is no larger than MaxBytes.
+func (r *RemoteKeySet) fetch(req *http.Request) (*http.Response, []byte, error) {
 	res, err := r.http.Do(req)
 	if err != nil {
-		r.recordFailure(req.Context(), start, fmt.Errorf("request: %w", err))
-		return nil, err
+		return nil, nil, fmt.Errorf("request: %w", err)
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, r.opts.MaxBytes+1))
 	res.Body.Close()
 	switch {
 	case err != nil:
-		err = fmt.Errorf("reading the response: %w", err)
+		return nil, nil, fmt.Errorf("reading the response: %w", err)
 	case res.StatusCode != http.StatusOK:
-		err = fmt.Errorf("status %d", res.StatusCode)
+		return nil, nil, fmt.Errorf("status %d", res.StatusCode)
 	case int64(len(body)) > r.opts.MaxBytes:
-		err = fmt.Errorf("the response is larger than %d bytes", r.opts.MaxBytes)
+		return nil, nil, fmt.Errorf("the response is larger than %d bytes", r.opts.MaxBytes)
 	}
-	if err != nil {
-		r.recordFailure(req.Context(), start, err)
-		return nil, err
-	}
-	keys, skipped, err := parseRemoteKeys(body)
-	if err != nil {
-		r.recordFailure(req.Context(), start, err)
-		return nil, err
-	}
-	r.install(req.Context(), start, keys, skipped)
-	res.Body = io.NopCloser(bytes.NewReader(body))
-	return res, nil
+	return res, body, nil
 }
 
-// install swaps a new generation of keys in and records the fetch.
-func (r *RemoteKeySet) install(ctx context.Context, start time.Time, keys []*Key, skipped []string) {
+// install parses a fetched JWKS, records the fetch and, once it is
+// recorded, swaps the new generation of keys in. A body that is not a JWK
+// Set is a failed fetch; the keys stay as they were.
+func (r *RemoteKeySet) install(ctx context.Context, ev *Event, body []byte) error {
+	r.installing.Lock()
+	defer r.installing.Unlock()
+	old := r.keys.Load()
+	keys, skipped, err := parseRemoteKeys(body)
+	if err != nil {
+		ev.Attrs = []slog.Attr{slog.String("url", r.url), slog.Int("keys_kept", len(old.byID))}
+		err = failWrap(ReasonKeyFetch, err, r.url)
+		if aerr := r.rec.finish(ctx, ev, err, nil); aerr != nil {
+			return aerr
+		}
+		return err
+	}
 	next := &remoteKeys{byID: make(map[string]*Key, len(keys))}
 	for _, k := range keys {
 		next.byID[k.id] = k
@@ -246,7 +276,6 @@ func (r *RemoteKeySet) install(ctx context.Context, start time.Time, keys []*Key
 	if len(keys) == 1 {
 		next.only = keys[0]
 	}
-	old := r.keys.Swap(next)
 	var added, removed []string
 	for id := range next.byID {
 		if old.byID[id] == nil {
@@ -260,29 +289,21 @@ func (r *RemoteKeySet) install(ctx context.Context, start time.Time, keys []*Key
 	}
 	slices.Sort(added)
 	slices.Sort(removed)
-	attrs := []slog.Attr{slog.String("url", r.url), slog.Int("keys", len(keys))}
+	ev.Verified = true
+	ev.Attrs = []slog.Attr{slog.String("url", r.url), slog.Int("keys", len(keys))}
 	for _, list := range []struct {
 		name  string
 		items []string
 	}{{"added", added}, {"removed", removed}, {"skipped", skipped}} {
 		if len(list.items) > 0 {
-			attrs = append(attrs, slog.Any(list.name, list.items))
+			ev.Attrs = append(ev.Attrs, slog.Any(list.name, list.items))
 		}
 	}
-	_ = r.opts.Audit.Record(ctx, Event{
-		Time: start, Op: OpJWKSFetch, Outcome: OutcomeSuccess, Verified: true,
-		Duration: r.opts.Clock().Sub(start), Attrs: attrs,
-	})
-}
-
-// recordFailure records a failed fetch. The keys stay as they were.
-func (r *RemoteKeySet) recordFailure(ctx context.Context, start time.Time, err error) {
-	_ = r.opts.Audit.Record(ctx, Event{
-		Time: start, Op: OpJWKSFetch, Outcome: OutcomeError, Reason: ReasonKeyFetch,
-		Detail:   failWrap(ReasonKeyFetch, err, r.url).Error(),
-		Duration: r.opts.Clock().Sub(start),
-		Attrs:    []slog.Attr{slog.String("url", r.url), slog.Int("keys_kept", len(r.keys.Load().byID))},
-	})
+	if err := r.rec.finish(ctx, ev, nil, nil); err != nil {
+		return err
+	}
+	r.keys.Store(next)
+	return nil
 }
 
 // parseRemoteKeys turns a JWK Set into keys, skipping (with a reason) each
@@ -382,8 +403,9 @@ func remoteAlgorithm(jk jwk.Key, raw any) (Algorithm, error) {
 	return "", fmt.Errorf("no alg, and none follows from a %T", raw)
 }
 
-// findKey returns a fetched key; an unknown kid refreshes the set once
-// (see Refresh's rate limit) and looks again.
+// findKey returns a fetched key; an unknown kid refreshes the set once,
+// unless RefreshRateLimit has not passed since the last fetch, and looks
+// again.
 func (r *RemoteKeySet) findKey(ctx context.Context, kid []byte, hasKid bool) (*Key, error) {
 	if k, ok := r.lookup(kid, hasKid); ok {
 		return k, nil
@@ -449,11 +471,20 @@ func (r *RemoteKeySet) refreshForUnknown(ctx context.Context) bool {
 	return true
 }
 
-// Refresh fetches the JWKS now, whatever the rate limit, and returns the
-// fetch's error. The keys stay as they were if it fails.
+// Refresh fetches the JWKS now, whatever RefreshRateLimit says, and
+// returns the fetch's error: one wrapping [ErrKeyFetch] when the JWKS could
+// not be fetched or read, or [ErrAudit] when its event could not be
+// recorded and the trail fails closed. The keys stay as they were if it
+// fails.
 func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	_, err := r.cache.Refresh(ctx, r.url)
-	return err
+	if err == nil {
+		return nil
+	}
+	if _, ok := reasonIn(err); ok {
+		return err
+	}
+	return failWrap(ReasonKeyFetch, err, r.url)
 }
 
 // Close stops the background refresh and waits for its goroutines.

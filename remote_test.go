@@ -67,21 +67,20 @@ type remoteFixture struct {
 	remote   *RemoteKeySet
 	issuer   *Issuer
 	verifier *Verifier
-	rec      *recorder
+	rec      *captureSink
 }
 
 func newRemoteFixture(t *testing.T, opts RemoteKeySetOptions) *remoteFixture {
 	t.Helper()
-	f := &remoteFixture{rec: &recorder{}}
+	f := &remoteFixture{rec: &captureSink{}}
 	var err error
-	f.ks, err = NewKeySet(mustKey(t, "", ES256, loadPrivate(t, "p256.pem")), KeySetOptions{})
+	f.ks, err = NewKeySet(mustKey(t, "", ES256, loadPrivate(t, "p256.pem")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.srv = newJWKSServer(t, f.ks)
 	opts.HTTPClient = f.srv.Client()
-	opts.Audit = f.rec
-	f.remote, err = NewRemoteKeySet(context.Background(), f.srv.URL+"/jwks.json", opts)
+	f.remote, err = NewRemoteKeySet(context.Background(), f.srv.URL+"/jwks.json", opts, WithAudit(f.rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +295,7 @@ func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
 
 func TestRemoteKeySetRefusesPlainHTTP(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	ks, _ := NewKeySet(mustKey(t, "", EdDSA, testEd25519), KeySetOptions{})
+	ks, _ := NewKeySet(mustKey(t, "", EdDSA, testEd25519))
 	srv := httptest.NewServer(ks.JWKSHandler(time.Minute))
 	t.Cleanup(srv.Close)
 	if _, err := NewRemoteKeySet(context.Background(), srv.URL, RemoteKeySetOptions{}); err == nil || !strings.Contains(err.Error(), "not an https URL") {

@@ -29,7 +29,7 @@ func TestRFC7515AppendixA1(t *testing.T) {
 		{"real clock", time.Now, ReasonExpired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := &recorder{}
+			rec := &captureSink{}
 			v, err := NewVerifier(WithKeys(key), WithClock(tc.clock), WithAudit(rec))
 			if err != nil {
 				t.Fatal(err)

@@ -13,7 +13,7 @@ func TestRoundTripEveryAlgorithm(t *testing.T) {
 	for _, alg := range allAlgorithms {
 		t.Run(string(alg), func(t *testing.T) {
 			key := mustKey(t, "k-"+string(alg), alg, materialFor(t, alg))
-			rec := &recorder{}
+			rec := &captureSink{}
 			shared := []Option{WithKeys(key), WithClock(fixedClock(testNow)), WithAudit(rec), WithIssuer("https://auth.example"), WithAudience("api")}
 			is, v := pair(t, shared, nil, nil)
 

@@ -21,23 +21,13 @@ type Claims struct {
 	ID        string    // "jti"
 
 	// Private holds the private claims to issue. Each value is encoded with
-	// encoding/json; a name that is a registered claim is refused rather
-	// than allowed to overwrite it. A verified [Token] leaves Private nil:
-	// read private claims with [Token.Decode] into a struct of your own.
+	// encoding/json. A name that is a registered claim, or that differs from
+	// a registered claim or from another private claim only in case ("SUB",
+	// "Tenant" beside "tenant"), is refused: encoding/json matches names
+	// without regard to case, so such a token would read differently to
+	// different readers. A verified [Token] leaves Private nil: read private
+	// claims with [Token.Decode] into a struct of your own.
 	Private map[string]any
-}
-
-// registeredClaims are the claim names that Claims types; a private claim
-// may not use one of them.
-var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
-
-func isRegisteredClaim(name string) bool {
-	for _, r := range registeredClaims {
-		if r == name {
-			return true
-		}
-	}
-	return false
 }
 
 // Header is the protected JOSE header of a token, as far as this package
@@ -67,6 +57,19 @@ type Token struct {
 // Decode unmarshals the token's whole claims set, registered and private
 // claims alike, into v with encoding/json. Use it to read private claims into
 // a struct of your own.
+//
+// It reads what Claims and the audit event read: Verify refuses a claims
+// set in which a member name appears twice, or differs only in case from
+// another member or from a registered or watched claim name, which are the
+// cases where encoding/json, matching names without regard to case, would
+// pick a value the verifier did not check.
 func (t *Token) Decode(v any) error {
 	return json.Unmarshal(t.payload, v)
 }
+
+// wholeSeconds drops the fraction of a second, in UTC: NumericDate has
+// whole seconds.
+func wholeSeconds(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
+
+// rfc3339 formats a claim's time for an error message.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

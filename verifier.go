@@ -3,64 +3,33 @@ package jwtaudit
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
-	"slices"
-	"strings"
 	"time"
 )
 
 // Verifier verifies tokens. It is safe for concurrent use; create one at
 // start-up and share it.
 type Verifier struct {
-	cfg   verifierConfig
-	keys  keyFinder
-	known []string // expected claim values, which decoding reuses instead of copying
-	watch []string // private claims the decoder looks for: required ones, then audited ones
-}
-
-type verifierConfig struct {
-	sharedConfig
-	leeway             time.Duration
-	maxAge             time.Duration
-	maxSize            int
-	subject            string
-	requiredRegistered []string
-	requiredPrivate    []string
-	validators         []Validator
-	expiryOptional     bool
-	source             KeySource
-	trusted            map[string]*trustedIssuer // WithTrustedIssuers
-}
-
-// defaultMaxTokenSize bounds the input Verify looks at. Real tokens are a
-// few hundred bytes to a few KiB; HTTP servers commonly cap a header at 8 KiB.
-const defaultMaxTokenSize = 8 << 10
-
-func defaultVerifierConfig() verifierConfig {
-	return verifierConfig{
-		sharedConfig: sharedConfig{clock: time.Now, sink: DiscardAudit},
-		maxSize:      defaultMaxTokenSize,
-	}
+	cfg    verifierConfig
+	rec    recorder
+	keys   keyFinder    // nil with WithTrustedIssuers: the token's "iss" picks them
+	expect expectations // without WithTrustedIssuers
+	known  []string     // expected claim values, which decoding reuses instead of copying
+	watch  claimWatch
 }
 
 // NewVerifier returns a verifier configured by opts. It needs its keys from
-// exactly one of [WithKeys], [WithKeySet] and [WithKeySource]; a key that
-// can sign is used for its public part only.
+// exactly one of [WithKeys], [WithKeySet], [WithKeySource] and
+// [WithTrustedIssuers]; a key that can sign is used for its public part
+// only.
 func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 	cfg := defaultVerifierConfig()
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("jwtaudit: NewVerifier: nil option")
-		}
-		if err := o.applyVerifier(&cfg); err != nil {
-			return nil, err
-		}
+	if err := applyAll("NewVerifier", opts, func(o VerifierOption) error { return o.applyVerifier(&cfg) }); err != nil {
+		return nil, err
 	}
 	if err := cfg.checkKeys(); err != nil {
 		return nil, err
 	}
-	v := &Verifier{cfg: cfg}
+	v := &Verifier{cfg: cfg, rec: newRecorder(cfg.audit), expect: expectations{issuer: cfg.issuer, audience: cfg.audience}}
 	switch sources := countTrue(len(cfg.keys) > 0, cfg.keySet != nil, cfg.source != nil, cfg.trusted != nil); {
 	case sources == 0:
 		return nil, errors.New("jwtaudit: NewVerifier needs keys: WithKeys, WithKeySet, WithKeySource or WithTrustedIssuers")
@@ -75,12 +44,16 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 	case cfg.source != nil:
 		v.keys = finderOf(cfg.source)
 	}
-	v.watch = append(append(v.watch, cfg.requiredPrivate...), cfg.auditClaims...)
-	if len(v.watch) > maxWatchedClaims {
-		return nil, fmt.Errorf("jwtaudit: WithRequiredClaims and WithAuditClaims name more than %d private claims together", maxWatchedClaims)
+	var err error
+	if v.watch, err = newClaimWatch(cfg.requiredPrivate, cfg.auditClaims); err != nil {
+		return nil, err
 	}
 	expected := append([]string{cfg.issuer, cfg.subject}, cfg.audience...)
 	for _, ti := range cfg.trusted {
+		ti.expect = expectations{issuer: ti.name, audience: cfg.audience}
+		if len(ti.audience) > 0 {
+			ti.expect.audience = ti.audience
+		}
 		expected = append(append(expected, ti.name), ti.audience...)
 	}
 	for _, s := range expected {
@@ -95,93 +68,75 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 // token only if every check passes; otherwise a nil token and an error whose
 // [Reason] says why. [ErrExpired] is told apart from every other rejection.
 //
-// The checks run in this order and stop at the first failure: size
-// ([ErrTooLarge]); compact form, strict base64url and JSON ([ErrMalformed]);
-// the header's "alg" allowed ([ErrAlgorithm]); with [WithTrustedIssuers],
-// an "iss" naming a trusted issuer ([ErrIssuer]); the key selected by "kid"
-// ([ErrUnknownKey]) and "alg" equal to that key's algorithm ([ErrAlgorithm]);
-// the signature ([ErrSignature]); then the claims: "typ" ([ErrType]),
-// "exp" ([ErrExpired], [ErrMissingClaim]), "nbf" ([ErrNotYetValid]), "iat"
-// ([ErrIssuedInFuture]), "iss" ([ErrIssuer]), "aud" ([ErrAudience]), "sub"
-// ([ErrSubject]), required claims ([ErrMissingClaim]), maximum age
-// ([ErrTooOld]), and the validators, in the order they were added.
+// The checks run in this order and stop at the first failure:
 //
-// If the event cannot be recorded, Verify returns [ErrAudit] and no token,
-// even for a valid one.
-func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
-	start := v.cfg.clock()
-	ev := Event{Time: start, Op: OpVerify}
-	tok, err := v.verify(ctx, start, token, &ev)
-	return v.finish(ctx, &ev, start, tok, err)
+//  1. size ([ErrTooLarge]), before anything is decoded;
+//  2. the compact form: three strict base64url segments ([ErrMalformed]);
+//  3. the header: strict JSON, no "crit" or "b64" ([ErrMalformed]), and an
+//     "alg" that is supported and allowed ([ErrAlgorithm]);
+//  4. with [WithTrustedIssuers], the unverified "iss", the one value read
+//     from the payload before the signature, names a trusted issuer
+//     ([ErrIssuer]);
+//  5. the key that "kid" selects ([ErrUnknownKey]), whose algorithm
+//     "alg" must equal ([ErrAlgorithm]);
+//  6. the signature ([ErrSignature]);
+//  7. the payload is a valid claims set ([ErrInvalidClaims]): strict JSON,
+//     registered claims of their RFC 7519 types, no member name twice even
+//     up to case;
+//  8. the claims: "typ" ([ErrType]), "exp" ([ErrExpired],
+//     [ErrMissingClaim]), "nbf" ([ErrNotYetValid]), "iat"
+//     ([ErrIssuedInFuture]), "iss" ([ErrIssuer]), "aud" ([ErrAudience]),
+//     "sub" ([ErrSubject]), required claims ([ErrMissingClaim]), maximum age
+//     ([ErrTooOld]);
+//  9. the validators, in the order they were added.
+//
+// The claims are decoded once, after step 6, whatever its result: for the
+// checks when the signature holds, and for the event alone, marked
+// unverified, when the token is refused. So the reason a token gets does not
+// depend on how the keys were configured, except that without a trusted
+// issuer's name in "iss" there are no keys to try (step 4).
+//
+// A panic in a caller's code reached from Verify (a [KeySource], a
+// validator) is recovered and ends the call with [ErrInternal]. If the event
+// cannot be recorded, Verify returns [ErrAudit] and no token, even for a
+// valid one.
+func (v *Verifier) Verify(ctx context.Context, token string) (tok *Token, err error) {
+	ev := v.rec.begin(OpVerify)
+	defer func() {
+		if ferr := v.rec.finish(ctx, &ev, err, recover()); ferr != nil {
+			tok, err = nil, ferr
+		}
+	}()
+	return v.verify(ctx, ev.Time, token, &ev)
 }
 
 func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Event) (*Token, error) {
 	if len(raw) > v.cfg.maxSize {
 		return nil, fail(ReasonTooLarge, "%d bytes, the limit is %d", len(raw), v.cfg.maxSize)
 	}
-	// One copy of the input serves the fingerprint, the signing input and
-	// the decoding.
-	data := []byte(raw)
-	ev.Fingerprint = fingerprint(data)
-	parts, err := splitCompact(data)
+	parts, err := splitCompact(raw)
 	if err != nil {
+		ev.Fingerprint = FingerprintOf(raw)
 		return nil, failWrap(ReasonMalformed, err, "")
 	}
-	h, err := decodeHeader(parts.header)
-	if err != nil {
-		return nil, failWrap(ReasonMalformed, err, "header")
+	ev.Fingerprint = fingerprint(parts.token)
+	signed, authErr := v.authenticate(ctx, &parts, ev)
+
+	match := v.watch.newMatch()
+	claims, claimsErr := decodeClaims(parts.payload, &v.watch, &match, v.known)
+	if claimsErr == nil {
+		ev.setClaims(&claims)
+		ev.Claims = v.watch.auditAttrs(parts.payload, &match)
+	}
+	switch {
+	case authErr != nil:
+		return nil, authErr
+	case claimsErr != nil:
+		return nil, failWrap(ReasonInvalidClaims, claimsErr, "the signed payload is not a valid claims set")
 	}
 
-	alg, known := lookupAlgorithm(h.alg)
-	if !known || !v.cfg.allows(alg) {
-		ev.setHeader(&h)
-		return nil, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(h.alg)))
-	}
-	// With several trusted issuers, the unverified "iss" picks whose keys
-	// to try; nothing else is taken from the claims before the signature.
-	keys, expect := v.keys, expectations{issuer: v.cfg.issuer, audience: v.cfg.audience}
-	var claims Claims
-	var found uint64
-	decoded := false
-	if v.cfg.trusted != nil {
-		if claims, found, err = v.decodeClaims(parts.payload, ev); err != nil {
-			ev.setHeader(&h)
-			return nil, failWrap(ReasonMalformed, err, "claims")
-		}
-		decoded = true
-		ti := v.cfg.trusted[claims.Issuer]
-		if ti == nil {
-			ev.setHeader(&h)
-			return nil, fail(ReasonIssuer, "iss %q is not a trusted issuer", clip(claims.Issuer))
-		}
-		keys, expect.issuer = ti.keys, ti.name
-		if len(ti.audience) > 0 {
-			expect.audience = ti.audience
-		}
-	}
-	key, err := keys.findKey(ctx, h.kid, h.hasKid)
-	if err != nil {
-		ev.setHeader(&h)
-		return nil, err
-	}
-	ev.KeyID, ev.Algorithm = key.id, alg
-	if alg != key.alg {
-		return nil, fail(ReasonAlgorithm, "alg %s does not match key %q, which is %s", alg, key.id, key.alg)
-	}
-	if err := key.verify(parts.signingInput, parts.signature); err != nil {
-		// The claims are read for the record only, marked unverified.
-		if !decoded {
-			_, _, _ = v.decodeClaims(parts.payload, ev)
-		}
-		return nil, fail(ReasonSignature, "signature does not verify with key %q", key.id)
-	}
-	if !decoded {
-		if claims, found, err = v.decodeClaims(parts.payload, ev); err != nil {
-			return nil, failWrap(ReasonMalformed, err, "claims")
-		}
-	}
-	header := v.header(&h, key)
-	if err := v.checkClaims(now, &header, &claims, found, &expect); err != nil {
+	header := v.header(&signed.header, signed.key)
+	if err := v.checkClaims(now, &header, &claims, &match, &signed.expect); err != nil {
 		return nil, err
 	}
 	tok := &Token{Header: header, Claims: claims, Fingerprint: ev.Fingerprint, payload: parts.payload}
@@ -192,27 +147,54 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	return tok, nil
 }
 
-// decodeClaims decodes the claims set and copies into the event what it
-// records of them: the registered claims and those named by
-// WithAuditClaims, all still unverified.
-func (v *Verifier) decodeClaims(payload []byte, ev *Event) (Claims, uint64, error) {
-	var spans []valueSpan
-	if len(v.cfg.auditClaims) > 0 {
-		spans = make([]valueSpan, len(v.watch))
+// signedBy is what authenticate establishes of a token: the key whose
+// signature it carries, its header, and what its claims must hold.
+type signedBy struct {
+	key    *Key
+	header rawHeader
+	expect expectations
+}
+
+// authenticate runs the steps up to the signature: header, algorithm,
+// issuer (with trusted issuers), key, signature. Until a key is found the
+// event names the algorithm and key id the header claims.
+func (v *Verifier) authenticate(ctx context.Context, p *compactParts, ev *Event) (s signedBy, err error) {
+	if s.header, err = decodeHeader(p.header); err != nil {
+		return s, failWrap(ReasonMalformed, err, "header")
 	}
-	c, found, err := decodeClaims(payload, v.watch, spans, v.known)
-	if err != nil {
-		return c, found, err
-	}
-	ev.setClaims(&c)
-	offset := len(v.cfg.requiredPrivate)
-	for i, name := range v.cfg.auditClaims {
-		if found&(1<<(offset+i)) != 0 {
-			sp := spans[offset+i]
-			ev.Claims = append(ev.Claims, slog.String(name, clip(auditValue(payload[sp.start:sp.end]))))
+	h := &s.header
+	defer func() {
+		if s.key == nil {
+			ev.setHeader(h)
 		}
+	}()
+	alg, known := lookupAlgorithm(h.alg)
+	if !known || !v.cfg.algorithms.allows(alg) {
+		return s, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(h.alg)))
 	}
-	return c, found, nil
+	keys := v.keys
+	s.expect = v.expect
+	if v.cfg.trusted != nil {
+		iss, _ := unverifiedIssuer(p.payload)
+		ti := v.cfg.trusted[string(iss)]
+		if ti == nil {
+			return s, fail(ReasonIssuer, "iss %q is not a trusted issuer", clip(string(iss)))
+		}
+		keys, s.expect = ti.keys, ti.expect
+	}
+	key, err := keys.findKey(ctx, h.kid, h.hasKid)
+	if err != nil {
+		return s, err
+	}
+	s.key = key
+	ev.KeyID, ev.Algorithm = key.id, alg
+	if alg != key.alg {
+		return s, fail(ReasonAlgorithm, "alg %s does not match key %q, which is %s", alg, key.id, key.alg)
+	}
+	if err := key.verify(p.signingInput, p.signature); err != nil {
+		return s, fail(ReasonSignature, "signature does not verify with key %q", key.id)
+	}
+	return s, nil
 }
 
 // header makes the Header of a token whose signature verified, reusing the
@@ -237,177 +219,6 @@ func (v *Verifier) header(h *rawHeader, key *Key) Header {
 	}
 	return out
 }
-
-// setHeader copies what the header says into the event of a token refused
-// before its key was found; the values are clipped, as they are unverified.
-func (e *Event) setHeader(h *rawHeader) {
-	e.Algorithm, e.KeyID = Algorithm(clip(string(h.alg))), clip(string(h.kid))
-}
-
-// expectations are the claim values a token must have: the verifier's, or
-// those of the trusted issuer its "iss" names.
-type expectations struct {
-	issuer   string
-	audience []string
-}
-
-// checkClaims runs the claim checks, in the documented order.
-func (v *Verifier) checkClaims(now time.Time, h *Header, c *Claims, found uint64, expect *expectations) error {
-	cfg := &v.cfg
-	if cfg.typ != "" && !sameType(h.Type, cfg.typ) {
-		return fail(ReasonType, "typ %q, expected %q", clip(h.Type), cfg.typ)
-	}
-	switch {
-	case c.ExpiresAt.IsZero():
-		if !cfg.expiryOptional {
-			return fail(ReasonMissingClaim, "no exp")
-		}
-	case !now.Before(c.ExpiresAt.Add(cfg.leeway)):
-		return fail(ReasonExpired, "expired at %s", rfc3339(c.ExpiresAt))
-	}
-	if !c.NotBefore.IsZero() && now.Add(cfg.leeway).Before(c.NotBefore) {
-		return fail(ReasonNotYetValid, "not valid before %s", rfc3339(c.NotBefore))
-	}
-	if !c.IssuedAt.IsZero() && now.Add(cfg.leeway).Before(c.IssuedAt) {
-		return fail(ReasonIssuedInFuture, "issued at %s", rfc3339(c.IssuedAt))
-	}
-	if expect.issuer != "" && c.Issuer != expect.issuer {
-		return fail(ReasonIssuer, "iss %q, expected %q", clip(c.Issuer), expect.issuer)
-	}
-	if err := checkAudience(c.Audience, expect.audience); err != nil {
-		return err
-	}
-	if cfg.subject != "" && c.Subject != cfg.subject {
-		// The values stay out of the message: a subject identifies a person,
-		// and messages are written to the trail even when it is redacted.
-		return fail(ReasonSubject, "sub is not the required subject")
-	}
-	for _, name := range cfg.requiredRegistered {
-		if !hasRegistered(c, name) {
-			return fail(ReasonMissingClaim, "no %s", name)
-		}
-	}
-	for i, name := range cfg.requiredPrivate {
-		if found&(1<<i) == 0 {
-			return fail(ReasonMissingClaim, "no %s", name)
-		}
-	}
-	if cfg.maxAge > 0 {
-		if c.IssuedAt.IsZero() {
-			return fail(ReasonMissingClaim, "no iat, which the maximum age needs")
-		}
-		if age := now.Sub(c.IssuedAt); age > cfg.maxAge+cfg.leeway {
-			return fail(ReasonTooOld, "issued %s ago, the maximum age is %s", age.Round(time.Second), cfg.maxAge)
-		}
-	}
-	return nil
-}
-
-func checkAudience(aud, expected []string) error {
-	if len(expected) == 0 {
-		if len(aud) > 0 {
-			return fail(ReasonAudience, "aud %q, and this verifier expects no audience", clip(aud[0]))
-		}
-		return nil
-	}
-	for _, a := range aud {
-		for _, e := range expected {
-			if a == e {
-				return nil
-			}
-		}
-	}
-	if len(aud) == 0 {
-		return fail(ReasonAudience, "no aud, expected one of %q", expected)
-	}
-	return fail(ReasonAudience, "aud %q is not one of %q", clip(aud[0]), expected)
-}
-
-// hasRegistered reports whether a registered claim is present and not empty.
-func hasRegistered(c *Claims, name string) bool {
-	switch name {
-	case "iss":
-		return c.Issuer != ""
-	case "sub":
-		return c.Subject != ""
-	case "aud":
-		return len(c.Audience) > 0
-	case "exp":
-		return !c.ExpiresAt.IsZero()
-	case "nbf":
-		return !c.NotBefore.IsZero()
-	case "iat":
-		return !c.IssuedAt.IsZero()
-	case "jti":
-		return c.ID != ""
-	}
-	return false
-}
-
-// sameType compares "typ" values as RFC 7515 §4.1.9 asks: media types are
-// case-insensitive, and "application/" may be left out.
-func sameType(got, want string) bool {
-	trim := func(s string) string {
-		if len(s) > len("application/") && strings.EqualFold(s[:len("application/")], "application/") {
-			return s[len("application/"):]
-		}
-		return s
-	}
-	return strings.EqualFold(trim(got), trim(want))
-}
-
-// runValidators calls the caller's validators in order. A panic is
-// recovered so that the call still ends with its one event.
-func (v *Verifier) runValidators(ctx context.Context, tok *Token) (err error) {
-	if len(v.cfg.validators) == 0 {
-		return nil
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fail(ReasonInternal, "a validator panicked")
-		}
-	}()
-	for i, validate := range v.cfg.validators {
-		if verr := validate(ctx, tok); verr != nil {
-			if r, ok := reasonIn(verr); ok {
-				return failWrap(r, verr, fmt.Sprintf("validator %d", i))
-			}
-			return failWrap(ReasonRejected, verr, fmt.Sprintf("validator %d", i))
-		}
-	}
-	return nil
-}
-
-// finish records the event of one Verify call and decides what it returns.
-func (v *Verifier) finish(ctx context.Context, ev *Event, start time.Time, tok *Token, err error) (*Token, error) {
-	if aerr := v.cfg.record(ctx, ev, start, err); aerr != nil {
-		return nil, aerr
-	}
-	return tok, err // verify returns no token with an error
-}
-
-// setClaims copies the claims of a token under verification into its event.
-// They are clipped: until every check passes they are only what the token
-// says, and could come from anyone.
-func (e *Event) setClaims(c *Claims) {
-	e.Issuer, e.Subject, e.ID, e.ExpiresAt = clip(c.Issuer), clip(c.Subject), clip(c.ID), c.ExpiresAt
-	e.Audience = c.Audience
-	if len(e.Audience) > maxUnverifiedAudiences {
-		e.Audience = e.Audience[:maxUnverifiedAudiences]
-	}
-	copied := false
-	for i, a := range e.Audience {
-		if len(a) > maxUnverifiedLen {
-			if !copied {
-				e.Audience, copied = slices.Clone(e.Audience), true
-			}
-			e.Audience[i] = clip(a)
-		}
-	}
-}
-
-// maxUnverifiedAudiences bounds the "aud" values copied into an event.
-const maxUnverifiedAudiences = 8
 
 func countTrue(conds ...bool) int {
 	n := 0

@@ -99,7 +99,7 @@ func TestVerifyReasons(t *testing.T) {
 	reached := map[Reason]bool{}
 	for _, tc := range verifyCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := &recorder{err: tc.sinkErr}
+			rec := &captureSink{err: tc.sinkErr}
 			opts := append([]VerifierOption{WithKeys(key), WithClock(fixedClock(testNow)), WithAudit(rec)}, tc.opts...)
 			v, err := NewVerifier(opts...)
 			if err != nil {

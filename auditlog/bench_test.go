@@ -18,13 +18,13 @@ func BenchmarkVerifyWithSink(b *testing.B) {
 		name string
 		sink func(b *testing.B) jwtaudit.AuditSink
 	}{
-		{"discard", func(*testing.B) jwtaudit.AuditSink { return jwtaudit.DiscardAudit }},
+		{"discard", func(*testing.B) jwtaudit.AuditSink { return jwtaudit.DiscardSink }},
 		{"slogJSON", func(*testing.B) jwtaudit.AuditSink {
 			return jwtaudit.NewSlogSink(slog.NewJSONHandler(io.Discard, nil))
 		}},
-		{"file", func(b *testing.B) jwtaudit.AuditSink { return benchStore(b, SyncNever) }},
+		{"file", func(b *testing.B) jwtaudit.AuditSink { return benchSink(b, SyncNever) }},
 		{"async-file", func(b *testing.B) jwtaudit.AuditSink {
-			a := jwtaudit.NewAsyncSink(benchStore(b, SyncNever), jwtaudit.AsyncOptions{})
+			a := jwtaudit.NewAsyncSink(benchSink(b, SyncNever), jwtaudit.AsyncOptions{})
 			b.Cleanup(func() { a.Close(context.Background()) })
 			return a
 		}},
@@ -49,7 +49,7 @@ func BenchmarkVerifyWithSink(b *testing.B) {
 	}
 }
 
-// BenchmarkStoreRecord measures the file store's sustained rate under each
+// BenchmarkStoreRecord measures the file sink's sustained rate under each
 // durability setting, in events per second.
 func BenchmarkStoreRecord(b *testing.B) {
 	for _, tc := range []struct {
@@ -61,7 +61,7 @@ func BenchmarkStoreRecord(b *testing.B) {
 		{"every-record", SyncEveryRecord},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s := benchStore(b, tc.d)
+			s := benchSink(b, tc.d)
 			e := event(1)
 			e.Fingerprint = jwtaudit.FingerprintOf("token")
 			e.ID, e.ExpiresAt, e.Duration = "JTI4C2PV3RZ7NE5LQ2JX3FW6A4", e.Time.Add(time.Hour), 2500
@@ -78,7 +78,7 @@ func BenchmarkStoreRecord(b *testing.B) {
 	}
 }
 
-func benchStore(b *testing.B, d Durability) *Store {
+func benchSink(b *testing.B, d Durability) *Sink {
 	s, err := Open(filepath.Join(b.TempDir(), "bench.log"), Options{Durability: d, ChainKey: testChainKey})
 	if err != nil {
 		b.Fatal(err)

@@ -17,7 +17,7 @@ func rotatedName(path string, n int) string { return path + "." + strconv.Itoa(n
 // (deleting those beyond MaxFiles) and starts an empty file. The chain is
 // not touched: the new file's first record continues it. The caller holds
 // s.mu.
-func (s *Store) rotate() error {
+func (s *Sink) rotate() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("auditlog: syncing %s before rotating: %w", s.path, err)
 	}

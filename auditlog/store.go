@@ -1,7 +1,7 @@
-// Package auditlog is jwtaudit's file store: an audit trail of JSON lines
+// Package auditlog is jwtaudit's file sink: an audit trail of JSON lines
 // that proves it has not been edited.
 //
-// A [Store] is a [jwtaudit.AuditSink] that writes each event as one line
+// A [Sink] is a [jwtaudit.AuditSink] that writes each event as one line
 // through [log/slog.JSONHandler], to a file it opens itself. Every line
 // carries a sequence number ("seq") and the hash of the previous line's
 // exact bytes ("prev"): SHA-256, or HMAC-SHA256 under a chain key, so that
@@ -45,7 +45,7 @@ const (
 	SyncNever
 )
 
-// Options configures a Store. The zero value rotates never, syncs every
+// Options configures a Sink. The zero value rotates never, syncs every
 // second and chains with plain SHA-256.
 type Options struct {
 	// MaxSize rotates the file before a record would make it larger than
@@ -80,10 +80,10 @@ type Recovery struct {
 	AfterSeq  uint64 // the last complete record before it
 }
 
-// Store is the file store. It is safe for concurrent use within a process;
+// Sink is the file sink. It is safe for concurrent use within a process;
 // one process writes a log, since two stores appending to the same file
 // would interleave two chains.
-type Store struct {
+type Sink struct {
 	path string
 	opts Options
 
@@ -122,9 +122,9 @@ const defaultSyncEvery = time.Second
 
 // Open opens (or creates) the log at path and resumes its chain from the
 // last complete record: of the file itself, or of PATH.1 when the file is
-// empty. A torn last line is cut off and reported by [Store.Recovered] and
+// empty. A torn last line is cut off and reported by [Sink.Recovered] and
 // by a "recover" record. A file that is not a chained log is refused.
-func Open(path string, opts Options) (*Store, error) {
+func Open(path string, opts Options) (*Sink, error) {
 	if opts.MaxSize < 0 || opts.MaxFiles < 0 || opts.SyncEvery < 0 {
 		return nil, errors.New("auditlog: negative MaxSize, MaxFiles or SyncEvery")
 	}
@@ -134,7 +134,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.FileMode == 0 {
 		opts.FileMode = 0o600
 	}
-	s := &Store{path: path, opts: opts, hasher: newChainHasher(opts.ChainKey)}
+	s := &Sink{path: path, opts: opts, hasher: newChainHasher(opts.ChainKey)}
 	s.handler = slog.NewJSONHandler(&s.buf, nil)
 
 	tail, err := readTail(path)
@@ -178,7 +178,7 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // recover cuts a torn last line off the file and records that it did.
-func (s *Store) recover(tail tail) error {
+func (s *Sink) recover(tail tail) error {
 	if err := s.f.Truncate(tail.complete); err != nil {
 		return fmt.Errorf("auditlog: cutting the torn last line of %s: %w", s.path, err)
 	}
@@ -194,12 +194,14 @@ func (s *Store) recover(tail tail) error {
 }
 
 // Recovered returns what Open cut off the end of the log, or nil.
-func (s *Store) Recovered() *Recovery { return s.recovery }
+func (s *Sink) Recovered() *Recovery { return s.recovery }
 
-// Record writes e as one line of the chain. An error means the line is not
-// in the log (a partly written line is removed), so that failing closed is
-// safe: a refused operation never has a record.
-func (s *Store) Record(ctx context.Context, e jwtaudit.Event) error {
+// Record writes e as one line of the chain. An error from the write means
+// the line is not in the log (a partly written line is removed), so that
+// failing closed is safe. Under SyncEveryRecord, an error from the fsync
+// after a complete write leaves the line in the file: the operation is
+// refused, yet its record may be there.
+func (s *Sink) Record(ctx context.Context, e jwtaudit.Event) error {
 	attrs := e.LogValue().Group()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,7 +210,7 @@ func (s *Store) Record(ctx context.Context, e jwtaudit.Event) error {
 
 // write formats one record, the chain members first, and appends it. The
 // caller holds s.mu.
-func (s *Store) write(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) error {
+func (s *Sink) write(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) error {
 	switch {
 	case s.closed:
 		return jwtaudit.ErrClosed
@@ -252,27 +254,27 @@ func (s *Store) write(ctx context.Context, t time.Time, level slog.Level, msg st
 }
 
 // advance moves the head past a written line.
-func (s *Store) advance(line []byte) {
+func (s *Sink) advance(line []byte) {
 	s.size += int64(len(line))
 	s.head = Head{Seq: s.head.Seq + 1, Hash: s.hasher.sum(line[:len(line)-1])}
 }
 
 // Head returns the position of the last record written, to be kept
 // somewhere else.
-func (s *Store) Head() Head {
+func (s *Sink) Head() Head {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.head
 }
 
 // Sync forces what was written to stable storage.
-func (s *Store) Sync() error {
+func (s *Sink) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.syncLocked()
 }
 
-func (s *Store) syncLocked() error {
+func (s *Sink) syncLocked() error {
 	if s.closed || !s.dirty {
 		return nil
 	}
@@ -283,7 +285,7 @@ func (s *Store) syncLocked() error {
 	return nil
 }
 
-func (s *Store) syncLoop() {
+func (s *Sink) syncLoop() {
 	defer s.synced.Done()
 	t := time.NewTicker(s.opts.SyncEvery)
 	defer t.Stop()
@@ -299,7 +301,7 @@ func (s *Store) syncLoop() {
 
 // Close syncs and closes the file. Record returns [jwtaudit.ErrClosed]
 // afterwards.
-func (s *Store) Close() error {
+func (s *Sink) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -318,4 +320,4 @@ func (s *Store) Close() error {
 	return err
 }
 
-var _ jwtaudit.AuditSink = (*Store)(nil)
+var _ jwtaudit.AuditSink = (*Sink)(nil)

@@ -70,7 +70,7 @@ func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) f
 
 func sinks() map[string]jwtaudit.AuditSink {
 	return map[string]jwtaudit.AuditSink{
-		"discard":  jwtaudit.DiscardAudit,
+		"discard":  jwtaudit.DiscardSink,
 		"slogJSON": jwtaudit.NewSlogSink(slog.NewJSONHandler(io.Discard, nil)),
 	}
 }
@@ -92,7 +92,7 @@ func BenchmarkVerify(b *testing.B) {
 			})
 		}
 		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardAudit)
+			f := newFixture(b, alg, jwtaudit.DiscardSink)
 			parser := jwt.NewParser(jwt.WithValidMethods([]string{string(alg)}), jwt.WithIssuer(issuer),
 				jwt.WithAudience(audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 			keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
@@ -105,7 +105,7 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 		b.Run(string(alg)+"/jwx-jwt", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardAudit)
+			f := newFixture(b, alg, jwtaudit.DiscardSink)
 			jalg, _ := jwa.LookupSignatureAlgorithm(string(alg))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -133,7 +133,7 @@ func BenchmarkIssue(b *testing.B) {
 			})
 		}
 		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardAudit)
+			f := newFixture(b, alg, jwtaudit.DiscardSink)
 			method := jwt.GetSigningMethod(string(alg))
 			b.ReportAllocs()
 			for b.Loop() {

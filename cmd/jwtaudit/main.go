@@ -1,14 +1,16 @@
-// Command jwtaudit works with the audit trail that jwtaudit's file store
+// Command jwtaudit works with the audit trail that jwtaudit's file sink
 // (package auditlog) writes.
 //
 //	jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] LOG...
 //	jwtaudit summary [--json] [--top N] LOG...
 //	jwtaudit hash [--salt-file FILE] VALUE
+//	jwtaudit keygen FILE
 //
 // verify checks the hash chain across a log and its rotated files and names
 // the first line that was edited, deleted, inserted, reordered or torn;
 // summary counts what the trail records; hash prints the redaction hash of
-// a value, to search a redacted trail.
+// a value, to search a redacted trail; keygen makes a chain key or a
+// redaction salt.
 package main
 
 import (
@@ -27,7 +29,7 @@ const (
 	exitUsage   = 2 // bad arguments, unreadable files
 )
 
-const usage = `jwtaudit works with the audit trail written by jwtaudit's file store.
+const usage = `jwtaudit works with the audit trail written by jwtaudit's file sink.
 
 Usage:
   jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] LOG...
@@ -39,6 +41,9 @@ Usage:
         subjects and key ids, rejections per hour, and the time range.
   jwtaudit hash [--salt-file FILE] VALUE
         Print the redaction hash of VALUE, to search a redacted trail.
+  jwtaudit keygen FILE
+        Write 32 random bytes, as hex, to a new FILE (mode 0600): a chain
+        key for --key-file or a redaction salt for --salt-file.
 
 Keys are read from files (surrounding white space is ignored) or from the
 environment: JWTAUDIT_CHAIN_KEY for --key-file, JWTAUDIT_REDACTION_SALT for
@@ -61,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"verify":  runVerify,
 		"summary": runSummary,
 		"hash":    runHash,
+		"keygen":  runKeygen,
 	}
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":

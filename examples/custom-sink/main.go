@@ -1,6 +1,6 @@
 // Command custom-sink shows how to extend jwtaudit's audit trail with a sink
 // of your own: a counter of outcomes per reason, the kind of thing a
-// service exports as metrics, recorded beside the chained file store.
+// service exports as metrics, recorded beside the chained file sink.
 //
 //	go run ./examples/custom-sink     # trail appended to ./custom-sink.log
 package main
@@ -67,7 +67,7 @@ func run(out io.Writer, logPath string) error {
 
 	// Both sinks must record each event: the counter can never show a
 	// decision the trail does not have.
-	audit := jwtaudit.NewFanOut(jwtaudit.AllSinks, store, counter)
+	audit := jwtaudit.NewFanOutSink(jwtaudit.AllSinks, store, counter)
 
 	secret := []byte("custom-sink example secret, 32+ bytes long")
 	key, err := jwtaudit.NewKey("example", jwtaudit.HS256, secret)

@@ -64,7 +64,7 @@ func run(out io.Writer, logPath string, rotations int) error {
 	if err != nil {
 		return err
 	}
-	keys, err := jwtaudit.NewKeySet(first, jwtaudit.KeySetOptions{Audit: store})
+	keys, err := jwtaudit.NewKeySet(first, jwtaudit.WithAudit(store))
 	if err != nil {
 		return err
 	}
@@ -80,8 +80,7 @@ func run(out io.Writer, logPath string, rotations int) error {
 		HTTPClient:       server.Client(), // trusts the test server's certificate
 		MinRefresh:       time.Second,
 		RefreshRateLimit: 100 * time.Millisecond,
-		Audit:            store,
-	})
+	}, jwtaudit.WithAudit(store))
 	if err != nil {
 		return err
 	}

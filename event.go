@@ -1,40 +1,52 @@
 package jwtaudit
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
 	"time"
-	"unicode/utf8"
 )
 
-// AuditSink records audit events. [Issuer] and [Verifier] call Record exactly
-// once for every Issue and Verify call, on every path, before returning to
-// their caller, so that an implementation sees each decision as it is made.
+// Event is one audit record: what was done, with which key, to which
+// token, and how it ended. It is a value and holds neither the token nor any
+// key material.
 //
-// Record is called concurrently from every goroutine that issues or
-// verifies, and must be safe for that. The context is the caller's. An error
-// means the event was not recorded: the operation is then refused with
-// [ErrAudit] (fail closed), so a sink must not return an error for an event
-// it did keep.
-type AuditSink interface {
-	Record(ctx context.Context, e Event) error
+// On a rejected token the claims (Issuer, Subject, Audience, ID, ExpiresAt)
+// are whatever the token said, if it could be read at all: they come from
+// whoever sent it, they are clipped in length, and Verified is false. Only
+// events whose Verified is true carry claims that a signature vouches for.
+//
+// A sink receives an event whose slices (Audience, Claims, Attrs) are its
+// own: the package copies them when it completes the event, so that a sink
+// may keep or change what it is given. [FanOutSink] gives each of its sinks
+// a copy of its own.
+type Event struct {
+	Time        time.Time     // when the operation started, from the configured clock
+	Op          Op            // issue, verify, or a key or audit operation
+	Outcome     Outcome       // success, rejected or error
+	Reason      Reason        // ReasonNone on success
+	Detail      string        // the error message on failure: never the token or a key
+	Algorithm   Algorithm     // the key's algorithm; on an early rejection, the header's
+	KeyID       string        // the key's id; on an early rejection, the header's
+	Issuer      string        // "iss"
+	Subject     string        // "sub"
+	Audience    []string      // "aud"
+	ID          string        // "jti"
+	ExpiresAt   time.Time     // "exp"
+	Fingerprint Fingerprint   // of the token; zero when no token was issued
+	Duration    time.Duration // time taken, measured with the configured clock
+	Verified    bool          // whether the claims above are verified
+	Claims      []slog.Attr   // private claims named by WithAuditClaims
+	Attrs       []slog.Attr   // what the operation adds, then what WithContextAttrs adds
 }
 
-// AuditFunc adapts a function to [AuditSink].
-type AuditFunc func(ctx context.Context, e Event) error
-
-// Record calls f(ctx, e).
-func (f AuditFunc) Record(ctx context.Context, e Event) error { return f(ctx, e) }
-
-// DiscardAudit is the sink used when none is configured: it drops every
-// event and never fails.
-var DiscardAudit AuditSink = discardAudit{}
-
-type discardAudit struct{}
-
-func (discardAudit) Record(context.Context, Event) error { return nil }
+// Clone returns a copy of e that shares no slice with it.
+func (e Event) Clone() Event {
+	e.Audience = copyOf(e.Audience, 0)
+	e.Claims = copyOf(e.Claims, 0)
+	e.Attrs = copyOf(e.Attrs, 0)
+	return e
+}
 
 // Op is the operation an event records.
 type Op uint8
@@ -48,47 +60,52 @@ const (
 	OpJWKSFetch                  // a RemoteKeySet fetched its JWKS, or failed to
 )
 
+var opNames = [...]string{
+	OpIssue:        "issue",
+	OpVerify:       "verify",
+	OpAuditDropped: "audit_dropped",
+	OpKeyRotate:    "key_rotate",
+	OpJWKSFetch:    "jwks_fetch",
+}
+
 // String returns "issue", "verify", "audit_dropped", "key_rotate" or
 // "jwks_fetch".
-func (o Op) String() string {
-	switch o {
-	case OpIssue:
-		return "issue"
-	case OpVerify:
-		return "verify"
-	case OpAuditDropped:
-		return "audit_dropped"
-	case OpKeyRotate:
-		return "key_rotate"
-	case OpJWKSFetch:
-		return "jwks_fetch"
-	}
-	return "unknown"
-}
+func (o Op) String() string { return enumName(opNames[:], int(o)) }
+
+// MarshalText encodes o as String does.
+func (o Op) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
 // Outcome is how an operation ended.
 type Outcome uint8
 
 // The outcomes. A rejection is the token's (or the claims') fault; an error
-// is the service's: a signer, a sink or a validator that failed.
+// is the service's: a signer, a sink or a caller's function that failed.
 const (
-	OutcomeSuccess  Outcome = iota + 1 // token issued, or token valid
+	OutcomeSuccess  Outcome = iota + 1 // token issued, token valid, change made
 	OutcomeRejected                    // token (or claims) refused
 	OutcomeError                       // the operation could not be carried out
 )
 
+var outcomeNames = [...]string{
+	OutcomeSuccess:  "success",
+	OutcomeRejected: "rejected",
+	OutcomeError:    "error",
+}
+
 // String returns "success", "rejected" or "error".
-func (o Outcome) String() string {
-	switch o {
-	case OutcomeSuccess:
-		return "success"
-	case OutcomeRejected:
-		return "rejected"
-	case OutcomeError:
-		return "error"
+func (o Outcome) String() string { return enumName(outcomeNames[:], int(o)) }
+
+// enumName returns the name of value i of an enumeration, or "unknown" for
+// a value that has none.
+func enumName(names []string, i int) string {
+	if i < len(names) && names[i] != "" {
+		return names[i]
 	}
 	return "unknown"
 }
+
+// MarshalText encodes o as String does.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
 // outcomeOf classifies a reason.
 func outcomeOf(r Reason) Outcome {
@@ -129,32 +146,17 @@ func (f Fingerprint) MarshalText() ([]byte, error) {
 	return base64.RawURLEncoding.AppendEncode(nil, f[:]), nil
 }
 
-// Event is one audit record: what was done, with which key, to which
-// token, and how it ended. It is a value and holds neither the token nor any
-// key material.
-//
-// On a rejected token the claims (Issuer, Subject, Audience, ID, ExpiresAt)
-// are whatever the token said, if it could be read at all: they come from
-// whoever sent it, and Verified is false. Only events whose Verified is true
-// carry claims that a signature vouches for.
-type Event struct {
-	Time        time.Time     // when the operation started, from the configured clock
-	Op          Op            // issue, verify, or a key or audit operation
-	Outcome     Outcome       // success, rejected or error
-	Reason      Reason        // ReasonNone on success
-	Detail      string        // the error message on failure: never the token or a key
-	Algorithm   Algorithm     // the key's algorithm; on an early rejection, the header's
-	KeyID       string        // the key's id; on an early rejection, the header's
-	Issuer      string        // "iss"
-	Subject     string        // "sub"
-	Audience    []string      // "aud"
-	ID          string        // "jti"
-	ExpiresAt   time.Time     // "exp"
-	Fingerprint Fingerprint   // of the token; zero when no token was issued
-	Duration    time.Duration // time taken, measured with the configured clock
-	Verified    bool          // whether the claims above are verified
-	Claims      []slog.Attr   // private claims named by WithAuditClaims
-	Attrs       []slog.Attr   // added by WithContextAttrs
+// setHeader copies what a token's header says into its event, for a token
+// refused before its key was found. The values are unverified.
+func (e *Event) setHeader(h *rawHeader) {
+	e.Algorithm, e.KeyID = Algorithm(h.alg), string(h.kid)
+}
+
+// setClaims copies a token's registered claims into its event. Until every
+// check has passed they are only what the token says; the recorder clips
+// them while the event is not Verified.
+func (e *Event) setClaims(c *Claims) {
+	e.Issuer, e.Subject, e.Audience, e.ID, e.ExpiresAt = c.Issuer, c.Subject, c.Audience, c.ID, c.ExpiresAt
 }
 
 // Level is the slog level of the event: Info for a success, Warn for a
@@ -172,6 +174,7 @@ func (e Event) Level() slog.Level {
 // Message is a short human sentence for a log line, such as
 // "token verified" or "token rejected".
 func (e Event) Message() string {
+	ok := e.Outcome == OutcomeSuccess
 	switch e.Op {
 	case OpIssue:
 		switch e.Outcome {
@@ -192,9 +195,12 @@ func (e Event) Message() string {
 	case OpAuditDropped:
 		return "audit events dropped"
 	case OpKeyRotate:
-		return "key set changed"
+		if ok {
+			return "key set changed"
+		}
+		return "key set change failed"
 	case OpJWKSFetch:
-		if e.Outcome == OutcomeSuccess {
+		if ok {
 			return "JWKS fetched"
 		}
 		return "JWKS fetch failed"
@@ -247,49 +253,4 @@ func appendNonEmpty(attrs []slog.Attr, key, value string) []slog.Attr {
 		return attrs
 	}
 	return append(attrs, slog.String(key, value))
-}
-
-// record completes the event of one Issue or Verify call from its result
-// and hands it to the sink: the single place where events are recorded. It
-// returns the error the call must return instead of its own, if any: the
-// sink's failure wrapped in ErrAudit when the trail fails closed.
-func (c *sharedConfig) record(ctx context.Context, ev *Event, start time.Time, err error) error {
-	ev.Reason = ReasonOf(err)
-	ev.Outcome = outcomeOf(ev.Reason)
-	if err != nil {
-		ev.Detail = err.Error()
-	}
-	ev.Duration = c.clock().Sub(start)
-	if c.contextAttrs != nil {
-		ev.Attrs = c.contextAttrs(ctx)
-	}
-	if c.redactor != nil {
-		c.redactor.redact(ev)
-	}
-	serr := c.sink.Record(ctx, *ev)
-	if serr == nil {
-		return nil
-	}
-	if c.failOpen != nil {
-		c.failOpen(ctx, *ev, serr)
-		return nil
-	}
-	return failWrap(ReasonAudit, serr, "the event was not recorded, so the operation is refused")
-}
-
-// maxUnverifiedLen bounds each string copied from a rejected token into an
-// event, so that junk sent by anyone cannot fill the audit trail.
-const maxUnverifiedLen = 256
-
-// clip shortens an unverified string to maxUnverifiedLen bytes, on a rune
-// boundary, marking the cut.
-func clip(s string) string {
-	if len(s) <= maxUnverifiedLen {
-		return s
-	}
-	cut := maxUnverifiedLen
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -50,7 +50,7 @@ func TestDecodeClaims(t *testing.T) {
 		{name: "bad literal", in: `{"x":tru}`, error: "invalid JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, err := decodeClaims([]byte(tc.in), nil, nil, nil)
+			got, err := decodePlain([]byte(tc.in))
 			if tc.error != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.error) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.error)
@@ -67,13 +67,25 @@ func TestDecodeClaims(t *testing.T) {
 	}
 }
 
+// decodePlain decodes a claims set with nothing watched and nothing known.
+func decodePlain(data []byte) (Claims, error) {
+	return decodeClaims(data, &claimWatch{}, &watchMatch{}, nil)
+}
+
 func TestDecodeClaimsFindsRequiredPrivate(t *testing.T) {
-	_, found, err := decodeClaims([]byte(`{"tenant":1,"sub":"a","scope":"x"}`), []string{"scope", "role", "tenant"}, nil, nil)
+	w, err := newClaimWatch([]string{"scope", "role", "tenant"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if found != 0b101 {
-		t.Errorf("found = %b, want 101", found)
+	m := w.newMatch()
+	if _, err := decodeClaims([]byte(`{"tenant":1,"sub":"a","scope":"x"}`), &w, &m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.found != 0b101 {
+		t.Errorf("found = %b, want 101", m.found)
+	}
+	if name, missing := w.missingRequired(&m); !missing || name != "role" {
+		t.Errorf("missingRequired = %q, %v; want role, true", name, missing)
 	}
 }
 
@@ -122,7 +134,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := decodeClaims(buf, nil, nil, nil)
+		got, err := decodePlain(buf)
 		if err != nil {
 			t.Fatalf("%s: %v", buf, err)
 		}
@@ -158,7 +170,7 @@ func FuzzDecodeClaims(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, _, err := decodeClaims(data, nil, nil, nil)
+		got, err := decodePlain(data)
 		if err != nil {
 			return
 		}
@@ -183,6 +195,27 @@ func FuzzDecodeClaims(f *testing.F) {
 			if err := json.Unmarshal(raw, &f); err != nil || got.ExpiresAt.Unix() != int64(f) {
 				t.Fatalf("exp: %v vs %v (%v)", got.ExpiresAt.Unix(), f, err)
 			}
+		}
+	})
+}
+
+// FuzzAppendJSONString holds the issuer's string encoder to encoding/json:
+// both must read back the same text (invalid UTF-8 replaced alike).
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "ctl\x00\x1f\t\r\n", "bad \xff\xfe", "😀 <html>&", "\u2028\u2029"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var ours, theirs string
+		if err := json.Unmarshal(appendJSONString(nil, s), &ours); err != nil {
+			t.Fatalf("%q encodes to invalid JSON: %v", s, err)
+		}
+		std, _ := json.Marshal(s)
+		if err := json.Unmarshal(std, &theirs); err != nil {
+			t.Fatal(err)
+		}
+		if ours != theirs {
+			t.Fatalf("%q reads back as %q, encoding/json's as %q", s, ours, theirs)
 		}
 	})
 }

@@ -1,0 +1,26 @@
+// Package readme finds the code blocks of the project's README.md, so that
+// tests can hold what the README shows to what runs.
+package readme
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Block returns the first fenced code block in language lang ("go", "sh")
+// that follows the heading line (such as "## Quick start") in readme.
+func Block(readme []byte, heading, lang string) ([]byte, error) {
+	_, section, ok := bytes.Cut(readme, []byte("\n"+heading+"\n"))
+	if !ok {
+		return nil, fmt.Errorf("README.md has no %q heading", heading)
+	}
+	_, block, ok := bytes.Cut(section, []byte("```"+lang+"\n"))
+	if !ok {
+		return nil, fmt.Errorf("no %s block after %q", lang, heading)
+	}
+	block, _, ok = bytes.Cut(block, []byte("```\n"))
+	if !ok {
+		return nil, fmt.Errorf("the %s block after %q does not end", lang, heading)
+	}
+	return block, nil
+}

@@ -1,0 +1,75 @@
+package jwtaudit
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// issuerConfig is what the options of NewIssuer set.
+type issuerConfig struct {
+	sharedConfig
+	ttl          time.Duration
+	signingKeyID string
+}
+
+// defaultTTL is how long an issued token is valid unless WithTTL says
+// otherwise: short enough that a leaked token soon dies, long enough for a
+// session between refreshes.
+const defaultTTL = time.Hour
+
+func defaultIssuerConfig() issuerConfig {
+	return issuerConfig{
+		sharedConfig: sharedConfig{audit: defaultAuditConfig(), typ: "JWT"},
+		ttl:          defaultTTL,
+	}
+}
+
+type issuerOption func(*issuerConfig) error
+
+func (o issuerOption) applyIssuer(c *issuerConfig) error { return o(c) }
+
+var _ IssuerOption = issuerOption(nil)
+
+// WithTTL sets how long issued tokens are valid: "exp" is "iat" plus ttl
+// (default one hour). A call overrides it by setting Claims.ExpiresAt.
+func WithTTL(ttl time.Duration) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
+		if ttl <= 0 {
+			return fmt.Errorf("jwtaudit: WithTTL: ttl must be positive, got %s", ttl)
+		}
+		c.ttl = ttl
+		return nil
+	})
+}
+
+// WithSigningKey names the key the issuer signs with. Without it, the issuer
+// signs with the first key given to [WithKeys] that can sign.
+func WithSigningKey(kid string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
+		if kid == "" {
+			return errors.New("jwtaudit: WithSigningKey: empty key id")
+		}
+		c.signingKeyID = kid
+		return nil
+	})
+}
+
+// signingKey picks the key of WithKeys that the issuer signs with.
+func (c *issuerConfig) signingKey() (*Key, error) {
+	for _, k := range c.keys {
+		if c.signingKeyID == "" && k.CanSign() {
+			return k, nil
+		}
+		if c.signingKeyID != "" && k.id == c.signingKeyID {
+			if !k.CanSign() {
+				return nil, fmt.Errorf("jwtaudit: signing key %q has no private part", k.id)
+			}
+			return k, nil
+		}
+	}
+	if c.signingKeyID != "" {
+		return nil, fmt.Errorf("jwtaudit: no key has the signing key id %q", c.signingKeyID)
+	}
+	return nil, errors.New("jwtaudit: NewIssuer needs a key that can sign (WithKeys)")
+}

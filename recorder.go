@@ -1,0 +1,179 @@
+package jwtaudit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"unicode/utf8"
+)
+
+// recorder completes the events of one producer (an Issuer, a Verifier, a
+// KeySet, a RemoteKeySet, an AsyncSink's report of dropped events) and
+// hands them to the configured sink. It is the only way from this package
+// to a sink: every event, whoever makes it, is clipped, given its context
+// attributes, redacted, copied for the sink and judged by the failure policy
+// here and nowhere else.
+type recorder struct {
+	auditConfig
+}
+
+func newRecorder(c auditConfig) recorder { return recorder{c} }
+
+// begin starts the event of one operation, at the time it starts.
+func (r *recorder) begin(op Op) Event { return Event{Time: r.clock(), Op: op} }
+
+// finish completes ev as the outcome of err, or of the panic p (the value
+// recover returned in the operation's deferred call), and records it. It
+// returns nil when the operation's own result stands, or else the error the
+// operation must return instead: ErrInternal after a panic, or ErrAudit
+// when the event could not be recorded and the trail fails closed.
+//
+// Producers call it exactly once per operation. Issue and Verify call it
+// from a deferred function, so that no path, not even a panic in a
+// caller's code, ends without its event.
+func (r *recorder) finish(ctx context.Context, ev *Event, err error, p any) error {
+	var replaced error
+	if p != nil {
+		err = fail(ReasonInternal, "recovered from a panic during %s", ev.Op)
+		replaced = err
+	}
+	attrs, aerr := r.contextAttributes(ctx)
+	if aerr != nil {
+		err, replaced = aerr, aerr
+	}
+	if replaced != nil {
+		// The operation's result is not handed out after all: a verified
+		// token is refused, an issued one never leaves Issue.
+		switch ev.Op {
+		case OpVerify:
+			ev.Verified = false
+		case OpIssue:
+			ev.Fingerprint = Fingerprint{}
+		}
+	}
+	ev.Reason = ReasonOf(err)
+	ev.Outcome = outcomeOf(ev.Reason)
+	if err != nil {
+		ev.Detail = clipTo(err.Error(), maxDetailLen)
+	}
+	ev.Duration = r.clock().Sub(ev.Time)
+	ev.own(attrs)
+	if !ev.Verified {
+		ev.clipUnverified()
+	}
+	if r.redactor != nil {
+		r.redactor.redact(ev)
+	}
+	serr := r.deliver(ctx, *ev)
+	if serr == nil {
+		return replaced
+	}
+	if r.failOpen != nil && r.report(ctx, ev.Clone(), serr) {
+		return replaced
+	}
+	return failWrap(ReasonAudit, serr, "the event was not recorded, so the operation is refused")
+}
+
+// contextAttributes calls the WithContextAttrs function, turning a panic
+// in it into an ErrInternal failure.
+func (r *recorder) contextAttributes(ctx context.Context) (attrs []slog.Attr, err error) {
+	if r.contextAttrs == nil {
+		return nil, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			attrs, err = nil, fail(ReasonInternal, "the WithContextAttrs function panicked")
+		}
+	}()
+	return r.contextAttrs(ctx), nil
+}
+
+// deliver hands e to the sink; a panicking sink has not recorded it.
+func (r *recorder) deliver(ctx context.Context, e Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errors.New("the audit sink panicked")
+		}
+	}()
+	return r.sink.Record(ctx, e)
+}
+
+// report hands an unrecorded event to the WithAuditFailOpen function. It
+// reports false if that function panicked: the alarm was not raised, so the
+// trail falls back to failing closed.
+func (r *recorder) report(ctx context.Context, e Event, serr error) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	r.failOpen(ctx, e, serr)
+	return true
+}
+
+// own gives the event slices of its own, so that the sink may keep or
+// change them without touching the token or the configuration they were
+// taken from, and appends the context attributes after the operation's own.
+func (e *Event) own(contextAttrs []slog.Attr) {
+	e.Audience = copyOf(e.Audience, 0)
+	e.Claims = copyOf(e.Claims, 0)
+	attrs := copyOf(e.Attrs, len(contextAttrs))
+	e.Attrs = append(attrs, contextAttrs...)
+}
+
+// copyOf returns a copy of s with room for extra more elements, or nil
+// when there is nothing to hold. It is make and copy rather than
+// slices.Clone, whose append costs several times more on the hot path.
+func copyOf[T any](s []T, extra int) []T {
+	if len(s)+extra == 0 {
+		return nil
+	}
+	out := make([]T, len(s), len(s)+extra)
+	copy(out, s)
+	return out
+}
+
+// Bounds on what an unverified event carries, so that junk sent by anyone
+// cannot fill the audit trail.
+const (
+	maxUnverifiedLen       = 256  // each string copied from a rejected token
+	maxUnverifiedAudiences = 8    // "aud" values copied from a rejected token
+	maxDetailLen           = 1024 // an error message
+)
+
+// clipUnverified bounds every value an event took from a token that did not
+// pass verification.
+func (e *Event) clipUnverified() {
+	e.Algorithm = Algorithm(clip(string(e.Algorithm)))
+	e.KeyID = clip(e.KeyID)
+	e.Issuer = clip(e.Issuer)
+	e.Subject = clip(e.Subject)
+	e.ID = clip(e.ID)
+	if len(e.Audience) > maxUnverifiedAudiences {
+		e.Audience = e.Audience[:maxUnverifiedAudiences]
+	}
+	for i, a := range e.Audience {
+		e.Audience[i] = clip(a)
+	}
+	for i, a := range e.Claims {
+		if a.Value.Kind() == slog.KindString {
+			e.Claims[i].Value = slog.StringValue(clip(a.Value.String()))
+		}
+	}
+}
+
+// clip shortens an unverified string to maxUnverifiedLen bytes.
+func clip(s string) string { return clipTo(s, maxUnverifiedLen) }
+
+// clipTo shortens s to at most max bytes, on a rune boundary, marking the
+// cut with "…".
+func clipTo(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
