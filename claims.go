@@ -2,10 +2,8 @@ package jwtaudit
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"time"
@@ -57,102 +55,6 @@ func checkPrivateName(name string) error {
 		return fmt.Errorf("%q differs from the registered claim %q only in case", name, r)
 	}
 	return nil
-}
-
-// maxWatchedClaims is the most private claims a verifier watches: those
-// WithRequiredClaims and WithAuditClaims name, together. Each has one bit
-// of a uint64.
-const maxWatchedClaims = 64
-
-// claimWatch is the list of private claims the claims decoder looks for
-// besides the registered ones: the required ones first, then the audited
-// ones not already required. A member whose name differs from a watched
-// name only in case is refused.
-type claimWatch struct {
-	names    [][]byte
-	required int   // names[:required] are required
-	audited  []int // the index in names of each audited claim, in WithAuditClaims order
-}
-
-func newClaimWatch(required, audited []string) (claimWatch, error) {
-	var w claimWatch
-	add := func(n string) int {
-		for i, have := range w.names {
-			if string(have) == n {
-				return i
-			}
-		}
-		w.names = append(w.names, []byte(n))
-		return len(w.names) - 1
-	}
-	for _, n := range required {
-		add(n)
-	}
-	w.required = len(w.names)
-	for _, n := range audited {
-		w.audited = append(w.audited, add(n))
-	}
-	if len(w.names) > maxWatchedClaims {
-		return w, fmt.Errorf("jwtaudit: WithRequiredClaims and WithAuditClaims name more than %d private claims together", maxWatchedClaims)
-	}
-	return w, nil
-}
-
-// watchMatch is what the decoder found of a claimWatch in one claims set.
-type watchMatch struct {
-	found uint64      // bit i: names[i] is present
-	spans []valueSpan // where each watched value is, when audited claims are watched
-}
-
-// valueSpan locates a raw JSON value within a claims set.
-type valueSpan struct{ start, end int }
-
-// newMatch prepares a match; it allocates only when there are audited
-// claims, whose values are kept.
-func (w *claimWatch) newMatch() watchMatch {
-	if len(w.audited) == 0 {
-		return watchMatch{}
-	}
-	return watchMatch{spans: make([]valueSpan, len(w.names))}
-}
-
-// see notes a private member of the claims set, whose value is at
-// data[start:end].
-func (w *claimWatch) see(name []byte, start, end int, m *watchMatch) error {
-	for i, want := range w.names {
-		switch {
-		case bytes.Equal(name, want):
-			m.found |= 1 << i
-			if m.spans != nil {
-				m.spans[i] = valueSpan{start, end}
-			}
-		case sameUpToCase(name, want):
-			return fmt.Errorf("claim %q differs from %q only in case", clip(string(name)), want)
-		}
-	}
-	return nil
-}
-
-// missingRequired returns the first required claim that is absent.
-func (w *claimWatch) missingRequired(m *watchMatch) (string, bool) {
-	for i := range w.required {
-		if m.found&(1<<i) == 0 {
-			return string(w.names[i]), true
-		}
-	}
-	return "", false
-}
-
-// auditAttrs renders the audited claims found, in WithAuditClaims order.
-func (w *claimWatch) auditAttrs(payload []byte, m *watchMatch) []slog.Attr {
-	var attrs []slog.Attr
-	for _, i := range w.audited {
-		if m.found&(1<<i) != 0 {
-			sp := m.spans[i]
-			attrs = append(attrs, slog.String(string(w.names[i]), auditValue(payload[sp.start:sp.end])))
-		}
-	}
-	return attrs
 }
 
 // decodeClaims reads a claims set strictly into Claims. Registered claims
@@ -266,31 +168,6 @@ func unverifiedIssuer(payload []byte) ([]byte, bool) {
 	}
 }
 
-// auditValue renders a raw private claim value for an event: a JSON string
-// as its text, anything else as compact JSON text.
-func auditValue(raw []byte) string {
-	r := jsonReader{data: raw}
-	if r.peek() == '"' {
-		if s, err := r.string(); err == nil {
-			return s
-		}
-	}
-	return string(bytes.TrimSpace(raw))
-}
-
-// auditText renders a private claim value for an issue event as the
-// verifier will: a string as itself, anything else as JSON text.
-func auditText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
-
 // maxNumericDate is the last second of the year 9999; later dates are
 // refused rather than overflowing time arithmetic.
 const maxNumericDate = 253402300799
@@ -341,89 +218,4 @@ func (r *jsonReader) stringOrStrings(known []string) ([]string, error) {
 	default:
 		return nil, errors.New("neither a string nor an array of strings")
 	}
-}
-
-// appendClaims writes c as a JSON object: the registered claims in a fixed
-// order, then the private claims sorted by name. It refuses private claim
-// names that a reader could confuse with a registered claim or with each
-// other (see Claims.Private).
-func appendClaims(buf []byte, c *Claims) ([]byte, error) {
-	buf = append(buf, '{')
-	comma := false
-	// member writes a member's name, which is plain ASCII, and its colon.
-	member := func(name string) {
-		if comma {
-			buf = append(buf, ',')
-		}
-		comma = true
-		buf = append(buf, '"')
-		buf = append(buf, name...)
-		buf = append(buf, '"', ':')
-	}
-	if c.Issuer != "" {
-		member("iss")
-		buf = appendJSONString(buf, c.Issuer)
-	}
-	if c.Subject != "" {
-		member("sub")
-		buf = appendJSONString(buf, c.Subject)
-	}
-	switch len(c.Audience) {
-	case 0:
-	case 1:
-		member("aud")
-		buf = appendJSONString(buf, c.Audience[0])
-	default:
-		member("aud")
-		for i, a := range c.Audience {
-			if i == 0 {
-				buf = append(buf, '[')
-			} else {
-				buf = append(buf, ',')
-			}
-			buf = appendJSONString(buf, a)
-		}
-		buf = append(buf, ']')
-	}
-	for _, d := range [...]struct {
-		name string
-		t    time.Time
-	}{{"exp", c.ExpiresAt}, {"nbf", c.NotBefore}, {"iat", c.IssuedAt}} {
-		if !d.t.IsZero() {
-			member(d.name)
-			buf = strconv.AppendInt(buf, d.t.Unix(), 10)
-		}
-	}
-	if c.ID != "" {
-		member("jti")
-		buf = appendJSONString(buf, c.ID)
-	}
-	if len(c.Private) > 0 {
-		names := make([]string, 0, len(c.Private))
-		for name := range c.Private {
-			if err := checkPrivateName(name); err != nil {
-				return nil, fmt.Errorf("private claim: %w", err)
-			}
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		var seen memberNames
-		for _, name := range names {
-			if err := seen.add([]byte(name)); err != nil {
-				return nil, fmt.Errorf("private claims: %w", err)
-			}
-			v, err := json.Marshal(c.Private[name])
-			if err != nil {
-				return nil, fmt.Errorf("private claim %q: %w", name, err)
-			}
-			if comma {
-				buf = append(buf, ',')
-			}
-			comma = true
-			buf = appendJSONString(buf, name)
-			buf = append(buf, ':')
-			buf = append(buf, v...)
-		}
-	}
-	return append(buf, '}'), nil
 }
