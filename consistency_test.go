@@ -188,8 +188,9 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // Decode reads.
 func FuzzTokenDecode(f *testing.F) {
 	key := mustKey(f, "k1", HS256, testSecret)
-	rec := &captureSink{}
-	v, err := NewVerifier(WithKeys(key), WithClock(fixedClock(testNow)), WithAudit(rec), WithAuditClaims("tenant"), InsecureAllowMissingExpiry())
+	var events []Event // the fuzz function runs serially
+	keep := SinkFunc(func(_ context.Context, e Event) error { events = append(events, e); return nil })
+	v, err := NewVerifier(WithKeys(key), WithClock(fixedClock(testNow)), WithAudit(keep), WithAuditClaims("tenant"), InsecureAllowMissingExpiry())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -200,10 +201,15 @@ func FuzzTokenDecode(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	header := b64.EncodeToString([]byte(hdrK1))
 	f.Fuzz(func(t *testing.T, payload string) {
-		raw := forge(t, key, hdrK1, payload)
-		tok, err := v.Verify(context.Background(), raw)
-		events := rec.take()
+		input := header + "." + b64.EncodeToString([]byte(payload))
+		sig, err := key.sign([]byte(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = events[:0]
+		tok, err := v.Verify(context.Background(), input+"."+b64.EncodeToString(sig))
 		if err != nil {
 			return
 		}

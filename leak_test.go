@@ -59,7 +59,7 @@ func trackToken(raw string) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if code == 0 {
+	if code == 0 && !fuzzWorker() {
 		transcript.Lock()
 		text, tokens := transcript.buf.String(), transcript.tokens
 		transcript.Unlock()
@@ -74,6 +74,16 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// fuzzWorker reports whether this process is a worker of go test -fuzz,
+// which runs the target for as long as the search lasts: its transcript
+// would grow with every input, and scanning it when the worker is told to
+// stop could outlast the time the coordinator gives it. The seed corpus,
+// run as ordinary tests, is scanned.
+func fuzzWorker() bool {
+	f := flag.Lookup("test.fuzzworker")
+	return f != nil && f.Value.String() == "true"
 }
 
 // filtered reports whether the run was narrowed with -run, -skip or -fuzz.
