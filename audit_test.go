@@ -98,6 +98,10 @@ func TestSlogSinkWriteErrorFailsClosed(t *testing.T) {
 	}
 }
 
+// TestSlogSinkLevels checks each outcome's level, and that a handler set
+// above an event's level makes Record fail instead of dropping the event:
+// an Issue through a Warn-level handler is refused, not silently
+// unrecorded.
 func TestSlogSinkLevels(t *testing.T) {
 	var buf bytes.Buffer
 	sink := NewSlogSink(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -115,12 +119,18 @@ func TestSlogSinkLevels(t *testing.T) {
 		if e.Level() != tc.level {
 			t.Errorf("%s: level %s, want %s", tc.outcome, e.Level(), tc.level)
 		}
-		if err := sink.Record(context.Background(), e); err != nil {
-			t.Fatal(err)
+		err := sink.Record(context.Background(), e)
+		if got := buf.Len() > 0; got != tc.written || (err == nil) != tc.written {
+			t.Errorf("%s at level Warn: written %v, err %v; want written %v and an error otherwise", tc.outcome, got, err, tc.written)
 		}
-		if got := buf.Len() > 0; got != tc.written {
-			t.Errorf("%s at level Warn: written %v, want %v", tc.outcome, got, tc.written)
-		}
+	}
+	key := mustKey(t, "k1", HS256, testSecret)
+	is, err := NewIssuer(WithKeys(key), WithAudit(sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := is.Issue(context.Background(), Claims{Subject: "a"}); !errors.Is(err, ErrAudit) || raw != "" {
+		t.Errorf("Issue through a Warn-level handler = %q, %v; want ErrAudit", raw, err)
 	}
 }
 

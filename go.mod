@@ -3,6 +3,7 @@ module github.com/jwtaudit/jwtaudit
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/lestrrat-go/httprc/v3 v3.0.6
 	github.com/lestrrat-go/jwx/v3 v3.4.0
 	go.uber.org/goleak v1.3.0

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -19,14 +20,20 @@ import (
 // minimum RFC 7518 §3.3 asks for).
 const minRSABits = 2048
 
+// maxRSABits is the largest RSA modulus accepted, as common validators
+// allow: the cost of checking a signature grows with the square of the
+// modulus, so a 65536-bit key would let one garbage token cost a hundred
+// milliseconds of CPU.
+const maxRSABits = 8192
+
 // Key is a signing or verification key: an id (the "kid" header), the one
 // algorithm it is used with, and its material. Create it once with [NewKey]
 // and pass it, through [WithKeys], to both [NewIssuer] and [NewVerifier]: the
 // issuer signs with the private part, the verifier checks with the public
 // part. A Key is immutable and safe for concurrent use.
 //
-// A Key never prints its material: its String, GoString and LogValue methods
-// show only the id and the algorithm.
+// A Key never prints its material: whatever the fmt verb, and through
+// log/slog, it shows only its id and algorithm.
 type Key struct {
 	id     string
 	alg    Algorithm
@@ -40,7 +47,8 @@ type Key struct {
 //
 //   - []byte: an HMAC secret for HS256/384/512, at least as long as the hash
 //     output (RFC 7518 §3.2); the bytes are copied.
-//   - *rsa.PrivateKey or *rsa.PublicKey for RS* and PS*, 2048 bits or more.
+//   - *rsa.PrivateKey or *rsa.PublicKey for RS* and PS*, 2048 to 8192 bits,
+//     and not one of the keys CVE-2017-15361 (ROCA) made weak.
 //   - *ecdsa.PrivateKey or *ecdsa.PublicKey for ES256 (P-256), ES384 (P-384)
 //     and ES512 (P-521).
 //   - ed25519.PrivateKey or ed25519.PublicKey for EdDSA.
@@ -119,8 +127,13 @@ func (k *Key) setRSA(material any) error {
 	if pub == nil || pub.N == nil {
 		return errors.New("RSA key is empty")
 	}
-	if bits := pub.N.BitLen(); bits < minRSABits {
+	switch bits := pub.N.BitLen(); {
+	case bits < minRSABits:
 		return fmt.Errorf("RSA key is %d bits; at least %d are required", bits, minRSABits)
+	case bits > maxRSABits:
+		return fmt.Errorf("RSA key is %d bits; at most %d are accepted", bits, maxRSABits)
+	case hasROCAFingerprint(pub.N):
+		return errors.New("RSA key has the structure of CVE-2017-15361 (ROCA): its private key can be computed from it")
 	}
 	k.public, k.sigLen = pub, pub.Size()
 	return nil
@@ -173,6 +186,9 @@ func (k *Key) setEd25519(material any) error {
 	default:
 		return fmt.Errorf("material of type %T does not fit EdDSA", material)
 	}
+	if err := checkEd25519Public(pub); err != nil {
+		return err
+	}
 	k.public, k.sigLen = pub, ed25519.SignatureSize
 	return nil
 }
@@ -212,13 +228,18 @@ func (k *Key) Public() crypto.PublicKey {
 }
 
 // String describes the key by id and algorithm, never its material.
-func (k *Key) String() string { return fmt.Sprintf("jwtaudit.Key{kid=%q alg=%s}", k.id, k.alg) }
+func (k Key) String() string { return fmt.Sprintf("jwtaudit.Key{kid=%q alg=%s}", k.id, k.alg) }
 
 // GoString is String, so that %#v cannot print the material either.
-func (k *Key) GoString() string { return k.String() }
+func (k Key) GoString() string { return k.String() }
+
+// Format writes String for every verb and flag (%v, %+v, %#v, %s, %x, …),
+// on a Key and on a *Key alike, so that no way of printing a key, or a
+// struct that holds one, shows its material.
+func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
 // LogValue logs the key as its id and algorithm only.
-func (k *Key) LogValue() slog.Value {
+func (k Key) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("kid", k.id), slog.String("alg", string(k.alg)))
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,12 @@ func TestNewKeyRefuses(t *testing.T) {
 		{"secret for EdDSA", "k", EdDSA, testSecret, "does not fit EdDSA"},
 		{"short Ed25519", "k", EdDSA, ed25519.PublicKey(testSecret[:16]), "16 bytes"},
 		{"Ed25519 for ES256", "k", ES256, testEd25519, "does not fit an ECDSA"},
+		{"Ed25519 identity", "k", EdDSA, ed25519Encoding(1, 0), "small order"},
+		{"Ed25519 of order 2", "k", EdDSA, ed25519Encoding(0xec, 0x7f), "small order"},
+		{"Ed25519 identity, non-canonical", "k", EdDSA, ed25519Encoding(0xee, 0x7f), "not canonically encoded"},
+		{"Ed25519 not on the curve", "k", EdDSA, ed25519Encoding(2, 0), "not a point"},
+		{"RSA 16384 public", "k", RS256, hugeRSAPublic(16384), "at most 8192"},
+		{"RSA with the ROCA structure", "k", RS256, rocaPublic(t, 2049), "ROCA"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, err := NewKey(tc.kid, tc.alg, tc.material)
@@ -117,6 +124,90 @@ func TestKeyNeverPrintsMaterial(t *testing.T) {
 		}
 		if !strings.Contains(s, "k1") {
 			t.Errorf("key printed without its id: %s", s)
+		}
+	}
+}
+
+// TestKeyNeverPrintsMaterialWhateverTheVerb prints keys every way fmt
+// allows, on their own and inside other values, and looks for their
+// material.
+func TestKeyNeverPrintsMaterialWhateverTheVerb(t *testing.T) {
+	hmacKey := mustKey(t, "hs", HS256, testSecret)
+	edKey := mustKey(t, "ed", EdDSA, testEd25519)
+	secrets := []string{string(testSecret), fmt.Sprintf("%x", testSecret), fmt.Sprintf("%v", testSecret[:8]),
+		fmt.Sprintf("%x", []byte(testEd25519.Seed())), fmt.Sprintf("%v", []byte(testEd25519.Seed())[:8])}
+	for _, k := range []*Key{hmacKey, edKey} {
+		holders := []any{k, *k, struct{ K Key }{*k}, struct{ K *Key }{k}, []*Key{k}, []Key{*k}, map[string]Key{"k": *k}}
+		for _, v := range holders {
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {
+				out := fmt.Sprintf(verb, v)
+				for _, s := range secrets {
+					if strings.Contains(out, s) {
+						t.Errorf("%s of %T shows key material: %s", verb, v, out)
+					}
+				}
+				if !strings.Contains(out, k.ID()) && verb != "%x" && verb != "%X" && verb != "%d" {
+					// every verb but the numeric ones still names the key
+					t.Errorf("%s of %T does not name the key: %s", verb, v, out)
+				}
+			}
+		}
+	}
+}
+
+// ed25519Encoding returns the 32-byte point encoding whose first byte is
+// first, whose last byte is last, and whose other bytes are 0x00 when
+// first is small (a small y) and 0xff otherwise (y near or above p).
+func ed25519Encoding(first, last byte) ed25519.PublicKey {
+	b := make(ed25519.PublicKey, ed25519.PublicKeySize)
+	fill := byte(0)
+	if first > 0x7f {
+		fill = 0xff
+	}
+	for i := range b {
+		b[i] = fill
+	}
+	b[0], b[31] = first, last
+	return b
+}
+
+// hugeRSAPublic returns an RSA public key of the given size (its modulus
+// need not factor for a public key to be refused).
+func hugeRSAPublic(bits int) *rsa.PublicKey {
+	n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+	n.Add(n, big.NewInt(12345))
+	return &rsa.PublicKey{N: n, E: 65537}
+}
+
+// rocaPublic returns a public key of the given size whose modulus has the
+// structure CVE-2017-15361 keys have: congruent to a power of 65537 modulo
+// the product of the small primes the detector tests.
+func rocaPublic(tb testing.TB, bits int) *rsa.PublicKey {
+	tb.Helper()
+	m := big.NewInt(1)
+	for _, p := range rocaPrimes {
+		m.Mul(m, new(big.Int).SetUint64(p))
+	}
+	residue := new(big.Int).Exp(big.NewInt(65537), big.NewInt(1234567), m)
+	k := new(big.Int).Lsh(big.NewInt(1), uint(bits-m.BitLen()))
+	for {
+		n := new(big.Int).Add(new(big.Int).Mul(k, m), residue)
+		if n.Bit(0) == 1 && n.BitLen() == bits {
+			if !hasROCAFingerprint(n) {
+				tb.Fatal("the constructed modulus lacks the fingerprint")
+			}
+			return &rsa.PublicKey{N: n, E: 65537}
+		}
+		k.Add(k, big.NewInt(1))
+	}
+}
+
+// TestROCAFingerprintSparesOrdinaryKeys checks that the detector does not
+// refuse keys made the ordinary way.
+func TestROCAFingerprintSparesOrdinaryKeys(t *testing.T) {
+	for _, name := range []string{"rsa2048.pem", "rsa2048-other.pem"} {
+		if k := loadPrivate(t, name).(*rsa.PrivateKey); hasROCAFingerprint(k.N) {
+			t.Errorf("%s is taken for a ROCA key", name)
 		}
 	}
 }

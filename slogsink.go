@@ -2,6 +2,7 @@ package jwtaudit
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 )
 
@@ -25,12 +26,15 @@ func NewSlogSink(h slog.Handler) *SlogSink {
 	return &SlogSink{handler: h}
 }
 
-// Record writes e as one log record. An event below the handler's level is
-// skipped, which is not an error.
+// Record writes e as one log record. A handler that is not enabled for the
+// event's level (a handler set to Warn, say, for a success at Info) would
+// drop it silently: that is an error, so the operation fails closed
+// instead of going off the record. Give the audit trail a handler of its
+// own, enabled for Info and above.
 func (s *SlogSink) Record(ctx context.Context, e Event) error {
 	level := e.Level()
 	if !s.handler.Enabled(ctx, level) {
-		return nil
+		return fmt.Errorf("jwtaudit: the slog handler is not enabled for %s records, so it would drop this event", level)
 	}
 	r := slog.NewRecord(e.Time, level, e.Message(), 0)
 	r.AddAttrs(e.LogValue().Group()...)

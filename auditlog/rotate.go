@@ -7,11 +7,18 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 )
 
 // rotatedName is the name of the n-th rotated file: PATH.n.
 func rotatedName(path string, n int) string { return path + "." + strconv.Itoa(n) }
+
+// lockName is the file the writer lock is taken on: hidden beside the log
+// (DIR/.NAME.lock), so that a glob of the log's files (NAME*) leaves it out.
+func lockName(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".lock")
+}
 
 // rotate closes the current file, shifts the rotated ones up by one
 // (deleting those beyond MaxFiles) and starts an empty file. The chain is

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
@@ -98,6 +99,7 @@ type Sink struct {
 	broken   error        // set when a failed write could not be undone
 	closed   bool
 	recovery *Recovery
+	lock     io.Closer // the writer lock, held until Close
 
 	stopSync chan struct{}
 	synced   sync.WaitGroup
@@ -115,7 +117,7 @@ type file interface {
 // openFile opens the log for appending; a variable so that tests can make
 // writes fail.
 var openFile = func(path string, mode os.FileMode) (file, error) {
-	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, mode)
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|openNoFollow, mode)
 }
 
 const defaultSyncEvery = time.Second
@@ -124,7 +126,14 @@ const defaultSyncEvery = time.Second
 // last complete record: of the file itself, or of PATH.1 when the file is
 // empty. A torn last line is cut off and reported by [Sink.Recovered] and
 // by a "recover" record. A file that is not a chained log is refused.
-func Open(path string, opts Options) (*Sink, error) {
+//
+// A log has one writer: Open takes an advisory lock on DIR/.NAME.lock
+// (flock, on Unix systems), and a second Open of the same log, from this process
+// or another, fails until the first Sink is closed. A symbolic link at
+// path is refused rather than followed: whoever could plant one could send
+// the trail, and the files rotation creates beside it, anywhere the
+// service may write.
+func Open(path string, opts Options) (s *Sink, err error) {
 	if opts.MaxSize < 0 || opts.MaxFiles < 0 || opts.SyncEvery < 0 {
 		return nil, errors.New("auditlog: negative MaxSize, MaxFiles or SyncEvery")
 	}
@@ -134,7 +143,19 @@ func Open(path string, opts Options) (*Sink, error) {
 	if opts.FileMode == 0 {
 		opts.FileMode = 0o600
 	}
-	s := &Sink{path: path, opts: opts, hasher: newChainHasher(opts.ChainKey)}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("auditlog: %s is a symbolic link; give the path of the log itself", path)
+	}
+	lock, err := lockLog(path, opts.FileMode)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	s = &Sink{path: path, opts: opts, hasher: newChainHasher(opts.ChainKey), lock: lock}
 	s.handler = slog.NewJSONHandler(&s.buf, nil)
 
 	tail, err := readTail(path)
@@ -196,11 +217,10 @@ func (s *Sink) recover(tail tail) error {
 // Recovered returns what Open cut off the end of the log, or nil.
 func (s *Sink) Recovered() *Recovery { return s.recovery }
 
-// Record writes e as one line of the chain. An error from the write means
-// the line is not in the log (a partly written line is removed), so that
-// failing closed is safe. Under SyncEveryRecord, an error from the fsync
-// after a complete write leaves the line in the file: the operation is
-// refused, yet its record may be there.
+// Record writes e as one line of the chain. An error means the line is not
+// in the log: a partly written line, or under SyncEveryRecord a line whose
+// fsync failed, is taken back, so that failing closed is safe: a refused
+// operation never has a record.
 func (s *Sink) Record(ctx context.Context, e jwtaudit.Event) error {
 	attrs := e.LogValue().Group()
 	s.mu.Lock()
@@ -241,9 +261,11 @@ func (s *Sink) write(ctx context.Context, t time.Time, level slog.Level, msg str
 	}
 	if s.opts.Durability == SyncEveryRecord {
 		if err := s.f.Sync(); err != nil {
-			// The line is written but may not survive a crash: report it,
-			// keep the chain consistent with what is in the file.
-			s.advance(line)
+			// The operation will be refused, so its record must go: take
+			// the line back, as after a failed write.
+			if terr := s.f.Truncate(s.size); terr != nil {
+				s.broken = errors.Join(err, terr)
+			}
 			return fmt.Errorf("auditlog: syncing %s: %w", s.path, err)
 		}
 	} else {
@@ -310,6 +332,9 @@ func (s *Sink) Close() error {
 	err := s.syncLocked()
 	s.closed = true
 	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := s.lock.Close(); err == nil {
 		err = cerr
 	}
 	s.mu.Unlock()

@@ -8,6 +8,7 @@ package expslog
 
 import (
 	"context"
+	"fmt"
 	stdslog "log/slog"
 
 	"github.com/jwtaudit/jwtaudit"
@@ -30,11 +31,13 @@ func NewSink(h slog.Handler) *Sink {
 	return &Sink{handler: h}
 }
 
-// Record writes e. An event below the handler's level is skipped.
+// Record writes e. A handler that is not enabled for the event's level
+// would drop it: that is an error, as with [jwtaudit.SlogSink], so the
+// operation fails closed instead of going off the record.
 func (s *Sink) Record(ctx context.Context, e jwtaudit.Event) error {
 	level := slog.Level(e.Level())
 	if !s.handler.Enabled(ctx, level) {
-		return nil
+		return fmt.Errorf("expslog: the slog handler is not enabled for %s records, so it would drop this event", level)
 	}
 	r := slog.NewRecord(e.Time, level, e.Message(), 0)
 	for _, a := range e.LogValue().Group() {

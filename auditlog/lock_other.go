@@ -1,0 +1,54 @@
+//go:build !unix
+
+package auditlog
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// openNoFollow is 0 where the system has no O_NOFOLLOW; Open still refuses
+// a symbolic link it finds at the path.
+const openNoFollow = 0
+
+// open logs of this process, by absolute path.
+var locked = struct {
+	sync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
+
+// lockLog takes the log's writer lock. Without flock, only a second Open
+// in this process is refused; keep one process per log.
+func lockLog(path string, mode os.FileMode) (io.Closer, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	locked.Lock()
+	defer locked.Unlock()
+	if locked.paths[abs] {
+		return nil, fmt.Errorf("auditlog: %s is open for writing by another Sink in this process: a log has one writer", path)
+	}
+	f, err := os.OpenFile(lockName(path), os.O_RDWR|os.O_CREATE, mode)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	locked.paths[abs] = true
+	return &lockFile{f: f, abs: abs}, nil
+}
+
+// lockFile releases the lock when the Sink closes.
+type lockFile struct {
+	f   *os.File
+	abs string
+}
+
+func (l *lockFile) Close() error {
+	locked.Lock()
+	delete(locked.paths, l.abs)
+	locked.Unlock()
+	return l.f.Close()
+}
