@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
+	"math/big"
 	"time"
 )
 
@@ -119,20 +120,70 @@ func outcomeOf(r Reason) Outcome {
 }
 
 // Fingerprint identifies a token in the audit trail without revealing it:
-// the first 16 bytes of the SHA-256 of the compact token. An issue event and
-// every later verify event of the same token carry the same fingerprint, so
-// they can be joined; the token cannot be rebuilt from it.
+// the first 16 bytes of the SHA-256 of the compact token, in its one
+// canonical spelling. An issue event and every later verify event of the
+// same token carry the same fingerprint, so they can be joined; the token
+// cannot be rebuilt from it.
+//
+// An ECDSA signature (r, s) has a second valid spelling, (r, n−s), that
+// anyone can make from the first; both verify. The fingerprint is taken
+// over the spelling with the lower s, so both spellings of a token have
+// the same fingerprint.
 type Fingerprint [16]byte
 
 // FingerprintOf returns the fingerprint of a compact token, for finding its
 // events in the audit trail.
-func FingerprintOf(token string) Fingerprint { return fingerprint([]byte(token)) }
+func FingerprintOf(token string) Fingerprint {
+	p, err := splitCompact(token)
+	if err != nil {
+		return fingerprint([]byte(token))
+	}
+	h, err := decodeHeader(p.header)
+	if err != nil {
+		return fingerprint(p.token)
+	}
+	alg, _ := lookupAlgorithm(h.alg)
+	return tokenFingerprint(&p, alg)
+}
 
-// fingerprint is FingerprintOf for a token the caller already holds as
-// bytes, as Issue and Verify do.
+// fingerprint hashes a token's bytes as they are.
 func fingerprint(token []byte) Fingerprint {
 	sum := sha256.Sum256(token)
 	return Fingerprint(sum[:16])
+}
+
+// tokenFingerprint is the fingerprint of a split token whose header names
+// alg: of its bytes, or for ECDSA of its low-s spelling.
+func tokenFingerprint(p *compactParts, alg Algorithm) Fingerprint {
+	if low, ok := lowS(alg, p.signature); ok {
+		canon := make([]byte, 0, len(p.signingInput)+1+b64.EncodedLen(len(low)))
+		canon = append(append(canon, p.signingInput...), '.')
+		return fingerprint(b64.AppendEncode(canon, low))
+	}
+	return fingerprint(p.token)
+}
+
+// lowS returns an ECDSA signature r||s in its low-s form, when alg is an
+// ECDSA algorithm, the signature has that algorithm's size and its s is
+// above half the group order; ok is false when the token's own spelling is
+// the canonical one.
+func lowS(alg Algorithm, sig []byte) (low []byte, ok bool) {
+	info := algorithms[alg]
+	if info.family != familyECDSA {
+		return nil, false
+	}
+	size := (info.curve.Params().BitSize + 7) / 8
+	if len(sig) != 2*size {
+		return nil, false
+	}
+	n := info.curve.Params().N
+	s := new(big.Int).SetBytes(sig[size:])
+	if s.Cmp(new(big.Int).Rsh(n, 1)) <= 0 || s.Cmp(n) >= 0 {
+		return nil, false
+	}
+	low = append([]byte(nil), sig...)
+	s.Sub(n, s).FillBytes(low[size:])
+	return low, true
 }
 
 // IsZero reports whether f is unset.

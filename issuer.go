@@ -142,10 +142,11 @@ func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
 	if err != nil {
 		return "", failWrap(ReasonSigning, err, fmt.Sprintf("key %q", key.id))
 	}
+	signed := len(out)
 	out = append(out, '.')
 	out = b64.AppendEncode(out, sig)
 	*tokenBuf = out
-	ev.Fingerprint = fingerprint(out)
+	ev.Fingerprint = tokenFingerprint(&compactParts{token: out, signingInput: out[:signed], signature: sig}, key.alg)
 	return string(out), nil
 }
 

@@ -1,7 +1,6 @@
 package jwtaudit
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +42,7 @@ import (
 // RemoteKeySet costs what verifying against fixed keys does.
 type RemoteKeySet struct {
 	url   string
+	shown string // url as events and errors show it: no userinfo, no query values
 	opts  RemoteKeySetOptions
 	rec   recorder
 	http  *http.Client
@@ -97,7 +98,6 @@ const (
 	defaultRateLimit  = 30 * time.Second
 	defaultTimeout    = 10 * time.Second
 	defaultMaxBytes   = 1 << 20
-	maxRemoteKeys     = 100 // more keys than any real JWKS holds are skipped
 )
 
 // NewRemoteKeySet starts following the JWKS at rawURL and waits (until
@@ -112,13 +112,13 @@ func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOption
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %w", err)
+		return nil, errors.New("jwtaudit: NewRemoteKeySet: the URL does not parse")
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && opts.InsecureAllowHTTP:
 	default:
-		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %q is not an https URL (InsecureAllowHTTP allows http)", rawURL)
+		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %q is not an https URL (InsecureAllowHTTP allows http)", redactURL(u))
 	}
 	if opts.MinRefresh < 0 || opts.MaxRefresh < 0 || opts.RefreshRateLimit < 0 || opts.Timeout < 0 || opts.MaxBytes < 0 {
 		return nil, errors.New("jwtaudit: NewRemoteKeySet: negative option")
@@ -132,7 +132,7 @@ func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOption
 		return nil, errors.New("jwtaudit: NewRemoteKeySet: MaxRefresh is below MinRefresh")
 	}
 
-	r := &RemoteKeySet{url: rawURL, opts: opts, rec: newRecorder(cfg.audit), firstFetch: make(chan struct{})}
+	r := &RemoteKeySet{url: rawURL, shown: redactURL(u), opts: opts, rec: newRecorder(cfg.audit), firstFetch: make(chan struct{})}
 	r.keys.Store(&remoteKeys{byID: map[string]*Key{}})
 	r.http = r.newHTTPClient()
 
@@ -156,7 +156,7 @@ func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOption
 	)
 	if err != nil {
 		r.Close()
-		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %w", err)
+		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %w", r.scrub(err))
 	}
 	wait, stop := context.WithTimeout(ctx, opts.Timeout+time.Second)
 	defer stop()
@@ -187,7 +187,7 @@ func (r *RemoteKeySet) newHTTPClient() *http.Client {
 			return errors.New("too many redirects")
 		}
 		if req.URL.Scheme != "https" && !r.opts.InsecureAllowHTTP {
-			return fmt.Errorf("redirect to %s, which is not https", req.URL.Redacted())
+			return fmt.Errorf("redirect to %s, which is not https", redactURL(req.URL))
 		}
 		return nil
 	}
@@ -212,8 +212,8 @@ func (f fetcher) Do(req *http.Request) (*http.Response, error) {
 	ev := r.rec.begin(OpJWKSFetch)
 	res, body, err := r.fetch(req)
 	if err != nil {
-		ev.Attrs = []slog.Attr{slog.String("url", r.url), slog.Int("keys_kept", len(r.keys.Load().byID))}
-		err = failWrap(ReasonKeyFetch, err, r.url)
+		ev.Attrs = []slog.Attr{slog.String("url", r.shown), slog.Int("keys_kept", len(r.keys.Load().byID))}
+		err = failWrap(ReasonKeyFetch, r.scrub(err), r.shown)
 		if aerr := r.rec.finish(ctx, &ev, err, nil); aerr != nil {
 			return nil, aerr
 		}
@@ -222,8 +222,11 @@ func (f fetcher) Do(req *http.Request) (*http.Response, error) {
 	if err := r.install(ctx, &ev, body); err != nil {
 		return nil, err
 	}
-	// The cache schedules its next fetch from the response's headers.
-	res.Body = io.NopCloser(bytes.NewReader(body))
+	// The cache schedules its next fetch from the response's headers; the
+	// set it would parse from the body is never used, so it gets an empty
+	// one instead of parsing every key a second time.
+	res.Body = io.NopCloser(strings.NewReader(`{"keys":[]}`))
+	res.ContentLength = -1
 	return res, nil
 }
 
@@ -254,15 +257,16 @@ func (r *RemoteKeySet) install(ctx context.Context, ev *Event, body []byte) erro
 	r.installing.Lock()
 	defer r.installing.Unlock()
 	old := r.keys.Load()
-	keys, skipped, err := parseRemoteKeys(body)
+	set, err := parseRemoteKeys(body)
 	if err != nil {
-		ev.Attrs = []slog.Attr{slog.String("url", r.url), slog.Int("keys_kept", len(old.byID))}
-		err = failWrap(ReasonKeyFetch, err, r.url)
+		ev.Attrs = []slog.Attr{slog.String("url", r.shown), slog.Int("keys_kept", len(old.byID))}
+		err = failWrap(ReasonKeyFetch, err, r.shown)
 		if aerr := r.rec.finish(ctx, ev, err, nil); aerr != nil {
 			return aerr
 		}
 		return err
 	}
+	keys := set.keys
 	next := &remoteKeys{byID: make(map[string]*Key, len(keys))}
 	for _, k := range keys {
 		next.byID[k.id] = k
@@ -284,14 +288,20 @@ func (r *RemoteKeySet) install(ctx context.Context, ev *Event, body []byte) erro
 	slices.Sort(added)
 	slices.Sort(removed)
 	ev.Verified = true
-	ev.Attrs = []slog.Attr{slog.String("url", r.url), slog.Int("keys", len(keys))}
+	ev.Attrs = []slog.Attr{slog.String("url", r.shown), slog.Int("keys", len(keys))}
 	for _, list := range []struct {
 		name  string
 		items []string
-	}{{"added", added}, {"removed", removed}, {"skipped", skipped}} {
+	}{{"added", added}, {"removed", removed}, {"skip_reasons", set.reasons}} {
 		if len(list.items) > 0 {
 			ev.Attrs = append(ev.Attrs, slog.Any(list.name, list.items))
 		}
+	}
+	if set.skipped > 0 {
+		ev.Attrs = append(ev.Attrs, slog.Int("skipped", set.skipped))
+	}
+	if set.notExamined > 0 {
+		ev.Attrs = append(ev.Attrs, slog.Int("not_examined", set.notExamined))
 	}
 	if err := r.rec.finish(ctx, ev, nil, nil); err != nil {
 		return err
@@ -378,10 +388,39 @@ func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := reasonIn(err); ok {
-		return err
+	// The cache's error names the URL: the fetch's own error, which
+	// names it as events do, is inside when the fetch got that far.
+	var f *failure
+	if errors.As(err, &f) {
+		return f
 	}
-	return failWrap(ReasonKeyFetch, err, r.url)
+	return failWrap(ReasonKeyFetch, r.scrub(err), r.shown)
+}
+
+// scrub returns err with every spelling of the set's URL in its message
+// shown as events show it, so that no error carries a password or a query
+// value of the URL. errors.Is and errors.As still see err.
+func (r *RemoteKeySet) scrub(err error) error {
+	msg := err.Error()
+	u, perr := url.Parse(r.url)
+	if perr != nil {
+		return &scrubbedError{msg: "(an error naming the JWKS URL)", cause: err}
+	}
+	for _, spelling := range []string{r.url, u.Redacted(), u.String()} {
+		msg = strings.ReplaceAll(msg, spelling, r.shown)
+	}
+	if u.User != nil {
+		// url.URL.Redacted writes the password as xxxxx, net/http's
+		// errors as ***.
+		name := u.User.Username()
+		for _, userinfo := range []string{u.User.String(), name + ":xxxxx", name + ":***", name} {
+			msg = strings.ReplaceAll(msg, userinfo+"@", "REDACTED@")
+		}
+	}
+	if u.RawQuery != "" {
+		msg = strings.ReplaceAll(msg, u.RawQuery, redactQuery(u.Query()))
+	}
+	return &scrubbedError{msg: msg, cause: err}
 }
 
 // Close stops the background refresh and waits for its goroutines.

@@ -23,11 +23,14 @@ func FuzzParseRemoteKeys(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		keys, _, err := parseRemoteKeys(body)
+		set, err := parseRemoteKeys(body)
 		if err != nil {
 			return
 		}
-		for _, k := range keys {
+		if len(set.keys)+set.skipped > maxRemoteKeys || len(set.reasons) > maxSkipReasons {
+			t.Fatalf("examined %d keys and kept %d reasons", len(set.keys)+set.skipped, len(set.reasons))
+		}
+		for _, k := range set.keys {
 			if k.id == "" || k.public == nil || k.CanSign() {
 				t.Fatalf("unusable key %v from %q", k, body)
 			}

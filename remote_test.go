@@ -1,12 +1,14 @@
 package jwtaudit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -261,28 +263,34 @@ func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
 		t.Fatal(err)
 	}
 	weakN := base64.RawURLEncoding.EncodeToString(loadPrivate(t, "rsa1024.pem").Public().(*rsa.PublicKey).N.Bytes())
-	weak := `{"kty":"RSA","kid":"weak","n":"` + weakN + `","e":"AQAB"}`
-	body := `{"keys":[` + string(good) + `,
-		` + weak + `,
-		{"kty":"EC","crv":"secp256k1","kid":"curve","x":"AAAA","y":"AAAA"},
-		{"kty":"oct","kid":"secret","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI"},
-		{"kty":"OKP","crv":"Ed25519","kid":"enc","use":"enc","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-		{"kty":"OKP","crv":"Ed25519","kid":"odd-alg","alg":"ES256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-		{"kty":"OKP","crv":"Ed25519","kid":"unsupported","alg":"RSA-OAEP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-		` + string(good) + `]}`
-	f.srv.mode.Store(body)
-	f.rec.take()
-	if err := f.remote.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	evs := f.fetchEvents()
-	if len(evs) != 1 {
-		t.Fatalf("events = %+v", evs)
-	}
-	attrs := fmt.Sprint(evs[0].Attrs)
-	for _, want := range []string{"keys=1", "secret: a symmetric key", "enc: use \"enc\"", "odd-alg: ", "unsupported: algorithm \"RSA-OAEP\"", "good: a second key", "weak: ", "1024 bits", "curve: "} {
-		if !strings.Contains(attrs, want) {
-			t.Errorf("fetch event lacks %q: %s", want, attrs)
+	identity := base64.RawURLEncoding.EncodeToString(ed25519Encoding(1, 0))
+	for _, tc := range []struct {
+		key, want string
+	}{
+		{`{"kty":"RSA","kid":"weak","n":"` + weakN + `","e":"AQAB"}`, "weak: "},
+		{`{"kty":"EC","crv":"secp256k1","kid":"curve","x":"AAAA","y":"AAAA"}`, "curve: "},
+		{`{"kty":"oct","kid":"secret","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI"}`, "secret: a symmetric key"},
+		{`{"kty":"OKP","crv":"Ed25519","kid":"enc","use":"enc","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, `enc: use "enc"`},
+		{`{"kty":"OKP","crv":"Ed25519","kid":"ops","key_ops":["encrypt"],"x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, `ops: key_ops does not allow "verify"`},
+		{`{"kty":"OKP","crv":"Ed25519","kid":"odd-alg","alg":"ES256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, "odd-alg: "},
+		{`{"kty":"OKP","crv":"Ed25519","kid":"unsupported","alg":"RSA-OAEP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, `unsupported: algorithm "RSA-OAEP"`},
+		{`{"kty":"OKP","crv":"Ed25519","kid":"identity","x":"` + identity + `"}`, "identity: jwtaudit: key \"identity\" (EdDSA): Ed25519 public key has small order"},
+		{string(good), "good: a second key"},
+	} {
+		f.srv.mode.Store(`{"keys":[` + string(good) + `,` + tc.key + `]}`)
+		f.rec.take()
+		if err := f.remote.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		evs := f.fetchEvents()
+		if len(evs) != 1 {
+			t.Fatalf("events = %+v", evs)
+		}
+		attrs := fmt.Sprint(evs[0].Attrs)
+		for _, want := range []string{"keys=1", "skipped=1", tc.want} {
+			if !strings.Contains(attrs, want) {
+				t.Errorf("fetch event lacks %q: %s", want, attrs)
+			}
 		}
 	}
 	is, _ := NewIssuer(WithKeys(mustKey(t, "good", EdDSA, testEd25519)))
@@ -290,6 +298,75 @@ func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
 	trackToken(raw)
 	if _, err := f.verifier.Verify(ctx, raw); err != nil {
 		t.Errorf("the good key: %v", err)
+	}
+}
+
+// TestRemoteKeySetFlood serves 1 MiB of junk keys: the fetch is recorded
+// as counts and a few reasons, in a small event, at the cost of one pass
+// over the bytes.
+func TestRemoteKeySetFlood(t *testing.T) {
+	f := newRemoteFixture(t, RemoteKeySetOptions{})
+	body := `{"keys":[` + strings.Repeat(`{},`, (1<<20-20)/3) + `{}]}`
+	f.srv.mode.Store(body)
+	f.rec.take()
+	start := time.Now()
+	if err := f.remote.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	evs := f.fetchEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events = %+v", evs)
+	}
+	var line bytes.Buffer
+	if err := NewSlogSink(slog.NewJSONHandler(&line, nil)).Record(context.Background(), evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	attrs := fmt.Sprint(evs[0].Attrs)
+	if !strings.Contains(attrs, fmt.Sprintf("skipped=%d", maxRemoteKeys)) || !strings.Contains(attrs, "not_examined=") {
+		t.Errorf("event attributes: %.500s", attrs)
+	}
+	if line.Len() > 4<<10 {
+		t.Errorf("the event is %d bytes", line.Len())
+	}
+	t.Logf("1 MiB of junk keys: %v, an event of %d bytes", took, line.Len())
+	if took > 2*time.Second {
+		t.Errorf("the fetch took %v", took)
+	}
+}
+
+// TestRemoteKeySetHidesURLSecrets gives the set a URL with a password and
+// a query value, and looks for them in everything it writes or returns.
+func TestRemoteKeySetHidesURLSecrets(t *testing.T) {
+	ks, _ := NewKeySet(mustKey(t, "", EdDSA, testEd25519))
+	srv := newJWKSServer(t, ks)
+	rec := &captureSink{}
+	ctx := context.Background()
+	secretURL := strings.Replace(srv.URL, "https://", "https://svc:hunter2pass@", 1) + "/jwks.json?api_key=s3cr3tvalue&v=2"
+	remote, err := NewRemoteKeySet(ctx, secretURL, RemoteKeySetOptions{HTTPClient: srv.Client(), RefreshRateLimit: time.Hour}, WithAudit(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	srv.mode.Store("500")
+	refreshErr := remote.Refresh(ctx)
+	srv.Close() // now the request itself fails, with net/http's error naming the URL
+	closedErr := remote.Refresh(ctx)
+	var written bytes.Buffer
+	sink := NewSlogSink(slog.NewJSONHandler(&written, nil))
+	for _, e := range rec.take() {
+		_ = sink.Record(ctx, e)
+	}
+	_, httpErr := NewRemoteKeySet(ctx, strings.Replace(secretURL, "https", "http", 1), RemoteKeySetOptions{})
+	for _, text := range []string{written.String(), fmt.Sprint(refreshErr), fmt.Sprint(closedErr), fmt.Sprint(httpErr)} {
+		for _, secret := range []string{"hunter2pass", "s3cr3tvalue", "svc:"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%q shows %q", text, secret)
+			}
+		}
+	}
+	if !strings.Contains(written.String(), "api_key=REDACTED") || !errors.Is(refreshErr, ErrKeyFetch) || !errors.Is(closedErr, ErrKeyFetch) {
+		t.Errorf("events %s\nerrors %v / %v", written.String(), refreshErr, closedErr)
 	}
 }
 

@@ -119,7 +119,6 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 		ev.Fingerprint = FingerprintOf(raw)
 		return nil, failWrap(ReasonMalformed, err, "")
 	}
-	ev.Fingerprint = fingerprint(parts.token)
 	signed, authErr := v.authenticate(ctx, &parts, ev)
 
 	match := v.watch.newMatch()
@@ -160,6 +159,7 @@ type signedBy struct {
 // event names the algorithm and key id the header claims.
 func (v *Verifier) authenticate(ctx context.Context, p *compactParts, ev *Event) (s signedBy, err error) {
 	if s.header, err = decodeHeader(p.header); err != nil {
+		ev.Fingerprint = fingerprint(p.token)
 		return s, failWrap(ReasonMalformed, err, "header")
 	}
 	h := &s.header
@@ -169,6 +169,7 @@ func (v *Verifier) authenticate(ctx context.Context, p *compactParts, ev *Event)
 		}
 	}()
 	alg, known := lookupAlgorithm(h.alg)
+	ev.Fingerprint = tokenFingerprint(p, alg)
 	if !known || !v.cfg.algorithms.allows(alg) {
 		return s, fail(ReasonAlgorithm, "alg %q is not accepted", clip(string(h.alg)))
 	}

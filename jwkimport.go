@@ -1,0 +1,186 @@
+package jwtaudit
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// ParseJWK makes a Key of one JWK (RFC 7517): a public key, which verifies,
+// or a private key or an HMAC secret ("kty":"oct"), which signs too. The
+// JWK's "kid" is the key's id (an empty one is the RFC 7638 thumbprint for
+// a public-key algorithm, and refused for a secret); its "alg" is the key's
+// algorithm and must fit it (without "alg", RS256 for RSA, the curve's
+// algorithm for EC and EdDSA for Ed25519; a secret needs one). "use", when
+// present, must be "sig"; "key_ops", when present, must allow "verify",
+// and "sign" too for a private key or a secret. The material passes the
+// checks of [NewKey].
+func ParseJWK(data []byte) (*Key, error) {
+	k, err := jwkToKey(data, false)
+	if err != nil {
+		return nil, fmt.Errorf("jwtaudit: ParseJWK: %w", err)
+	}
+	return k, nil
+}
+
+// ParseJWKSet makes Keys of a JWK Set ({"keys":[…]}), each by the rules of
+// [ParseJWK]. A set that holds both secrets and public or private keys is
+// refused whole: a document that may be published must never hold a
+// secret. Keys it cannot take are refused with the set, each error naming
+// the key (by its index and "kid") and why; kids must be unique.
+func ParseJWKSet(data []byte) ([]*Key, error) {
+	raws, err := jwkSetMembers(data)
+	if err != nil {
+		return nil, fmt.Errorf("jwtaudit: ParseJWKSet: %w", err)
+	}
+	var keys []*Key
+	var errs []error
+	secrets := 0
+	for i, raw := range raws {
+		k, err := jwkToKey(raw, false)
+		if err == nil && slices.ContainsFunc(keys, func(o *Key) bool { return o.id == k.id }) {
+			err = errors.New("a second key with this kid")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("key %d (kid %q): %w", i, clip(jwkKid(raw)), err))
+			continue
+		}
+		if algorithms[k.alg].family == familyHMAC {
+			secrets++
+		}
+		keys = append(keys, k)
+	}
+	if secrets > 0 && secrets < len(keys) {
+		return nil, errors.New("jwtaudit: ParseJWKSet: the set holds both secrets and asymmetric keys; a secret must never sit in a document meant to be public")
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("jwtaudit: ParseJWKSet: %w", errors.Join(errs...))
+	}
+	return keys, nil
+}
+
+// jwkSetMembers returns the raw members of a JWK Set's "keys" array.
+func jwkSetMembers(data []byte) ([]json.RawMessage, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &set); err != nil || set.Keys == nil {
+		return nil, errors.New(`not a JWK Set (no "keys" array)`)
+	}
+	return set.Keys, nil
+}
+
+// jwkKid reads a JWK's "kid", for naming it in an error.
+func jwkKid(raw []byte) string {
+	var ids struct {
+		Kid string `json:"kid"`
+	}
+	_ = json.Unmarshal(raw, &ids)
+	return ids.Kid
+}
+
+// jwkToKey applies the rules every JWK is held to, from a file, the
+// configuration or a JWKS URL. publicOnly, for keys fetched from a URL,
+// refuses secrets and keeps only the public part of a private key.
+func jwkToKey(raw []byte, publicOnly bool) (k *Key, err error) {
+	defer func() {
+		// The bytes may come from the network: a parser panic is a key
+		// refused, never a crashed service.
+		if p := recover(); p != nil {
+			k, err = nil, errors.New("the JWK could not be parsed (parser panic)")
+		}
+	}()
+	jk, err := jwk.ParseKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	kid := jwkKid(raw)
+	private, err := jwk.IsPrivateKey(jk)
+	secret := jk.KeyType() == jwa.OctetSeq()
+	switch {
+	case secret && publicOnly:
+		return nil, errors.New("a symmetric key is never taken from a JWKS")
+	case err != nil && !secret:
+		return nil, err
+	}
+	signs := (private || secret) && !publicOnly
+	if use, ok := jk.KeyUsage(); ok && use != string(jwk.ForSignature) {
+		return nil, fmt.Errorf("use %q, not sig", use)
+	}
+	if ops, ok := jk.KeyOps(); ok {
+		if !slices.Contains(ops, jwk.KeyOpVerify) {
+			return nil, errors.New(`key_ops does not allow "verify"`)
+		}
+		if signs && !slices.Contains(ops, jwk.KeyOpSign) {
+			return nil, errors.New(`key_ops does not allow "sign", for a private key or a secret`)
+		}
+	}
+	if secret {
+		var material []byte
+		if err := jwk.Export(jk, &material); err != nil {
+			return nil, err
+		}
+		a, ok := jk.Algorithm()
+		if !ok {
+			return nil, errors.New(`a secret needs an "alg"`)
+		}
+		return NewKey(kid, Algorithm(a.String()), material)
+	}
+	pub, err := jk.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	var public any
+	if err := jwk.Export(pub, &public); err != nil {
+		return nil, err
+	}
+	alg, err := jwkAlgorithm(jk, public)
+	if err != nil {
+		return nil, err
+	}
+	if !signs {
+		return NewKey(kid, alg, public)
+	}
+	var material any
+	if err := jwk.Export(jk, &material); err != nil {
+		return nil, err
+	}
+	return NewKey(kid, alg, material)
+}
+
+// jwkAlgorithm takes the JWK's "alg" or, when it has none, the one
+// algorithm its key type implies (RS256 for RSA keys, which is what
+// providers that omit "alg" use).
+func jwkAlgorithm(jk jwk.Key, public any) (Algorithm, error) {
+	if a, ok := jk.Algorithm(); ok {
+		alg := Algorithm(a.String())
+		if _, known := algorithms[alg]; !known {
+			return "", fmt.Errorf("algorithm %q is not supported", a.String())
+		}
+		return alg, nil
+	}
+	switch k := public.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return ES256, nil
+		case elliptic.P384():
+			return ES384, nil
+		case elliptic.P521():
+			return ES512, nil
+		}
+	case *rsa.PublicKey:
+		return RS256, nil
+	case ed25519.PublicKey:
+		return EdDSA, nil
+	}
+	return "", fmt.Errorf("no alg, and none follows from a %T", public)
+}

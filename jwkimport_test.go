@@ -1,0 +1,184 @@
+package jwtaudit
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// privateJWK renders a key's private part as a JWK with kid and alg.
+func privateJWK(t *testing.T, k *Key, extra map[string]any) []byte {
+	t.Helper()
+	jk, err := jwk.Import(k.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]any{jwk.KeyIDKey: k.id, jwk.AlgorithmKey: string(k.alg)}
+	for name, v := range extra {
+		fields[name] = v
+	}
+	for name, v := range fields {
+		if err := jk.Set(name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := json.Marshal(jk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// signsForEachOther checks that a token signed by signer verifies with
+// checker.
+func signsForEachOther(t *testing.T, signer, checker *Key) {
+	t.Helper()
+	is, err := NewIssuer(WithKeys(signer), WithClock(fixedClock(testNow)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := is.Issue(context.Background(), Claims{Subject: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trackToken(raw)
+	v, _ := NewVerifier(WithKeys(checker), WithClock(fixedClock(testNow)))
+	if _, err := v.Verify(context.Background(), raw); err != nil {
+		t.Errorf("%v does not verify what %v signs: %v", checker, signer, err)
+	}
+}
+
+func TestParseJWK(t *testing.T) {
+	for _, alg := range []Algorithm{RS256, PS384, ES256, ES384, ES512, EdDSA} {
+		t.Run(string(alg), func(t *testing.T) {
+			orig := mustKey(t, "k-"+string(alg), alg, materialFor(t, alg))
+			public, err := publicJWK(orig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := ParseJWK(public)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pub.CanSign() || pub.ID() != orig.ID() || pub.Algorithm() != alg {
+				t.Errorf("public JWK gave %v, can sign %v", pub, pub.CanSign())
+			}
+			signsForEachOther(t, orig, pub)
+			priv, err := ParseJWK(privateJWK(t, orig, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !priv.CanSign() {
+				t.Fatal("a private JWK gave a key that cannot sign")
+			}
+			signsForEachOther(t, priv, orig)
+		})
+	}
+	t.Run("secret", func(t *testing.T) {
+		k, err := ParseJWK([]byte(`{"kty":"oct","kid":"s","alg":"HS256","k":"` + b64.EncodeToString(testSecret) + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signsForEachOther(t, k, mustKey(t, "s", HS256, testSecret))
+	})
+}
+
+func TestParseJWKRefuses(t *testing.T) {
+	ec := mustKey(t, "ec", ES256, materialFor(t, ES256))
+	public, _ := publicJWK(ec)
+	with := func(extra string) []byte {
+		return []byte(strings.TrimSuffix(string(public), "}") + "," + extra + "}")
+	}
+	secret := b64.EncodeToString(testSecret)
+	for _, tc := range []struct {
+		name string
+		jwk  []byte
+		want string
+	}{
+		{"use enc", []byte(strings.Replace(string(public), `"use":"sig"`, `"use":"enc"`, 1)), `use "enc"`},
+		{"key_ops without verify", with(`"key_ops":["sign"]`), `does not allow "verify"`},
+		{"private key_ops without sign", privateJWK(t, ec, map[string]any{jwk.KeyOpsKey: []string{"verify"}}), `does not allow "sign"`},
+		{"secret without alg", []byte(`{"kty":"oct","kid":"s","k":"` + secret + `"}`), `needs an "alg"`},
+		{"short secret", []byte(`{"kty":"oct","kid":"s","alg":"HS256","k":"c2hvcnQ"}`), "at least 32"},
+		{"alg that does not fit", []byte(strings.Replace(string(public), `"alg":"ES256"`, `"alg":"RS256"`, 1)), "does not fit an RSA"},
+		{"small-order Ed25519", []byte(`{"kty":"OKP","crv":"Ed25519","kid":"id","x":"` + b64.EncodeToString(ed25519Encoding(1, 0)) + `"}`), "small order"},
+		{"not JSON", []byte(`{"kty":`), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := ParseJWK(tc.jwk)
+			if err == nil {
+				t.Fatalf("accepted: %v", k)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Error("the error shows the secret")
+			}
+		})
+	}
+}
+
+func TestParseJWKSet(t *testing.T) {
+	a, _ := publicJWK(mustKey(t, "a", ES256, materialFor(t, ES256)))
+	b, _ := publicJWK(mustKey(t, "b", EdDSA, testEd25519))
+	keys, err := ParseJWKSet([]byte(`{"keys":[` + string(a) + `,` + string(b) + `]}`))
+	if err != nil || len(keys) != 2 || keys[0].ID() != "a" || keys[1].ID() != "b" {
+		t.Fatalf("ParseJWKSet = %v, %v", keys, err)
+	}
+	secret := `{"kty":"oct","kid":"s","alg":"HS256","k":"` + b64.EncodeToString(testSecret) + `"}`
+	for _, tc := range []struct{ set, want string }{
+		{`{"keys":[` + string(a) + `,` + secret + `]}`, "both secrets and asymmetric keys"},
+		{`{"keys":[` + string(a) + `,` + string(a) + `]}`, `key 1 (kid "a"): a second key with this kid`},
+		{`{"keys":[` + string(a) + `,{"kty":"EC","kid":"bad"}]}`, `key 1 (kid "bad")`},
+		{`[]`, "not a JWK Set"},
+	} {
+		if _, err := ParseJWKSet([]byte(tc.set)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseJWKSet(%.60s…) = %v, want %q", tc.set, err, tc.want)
+		}
+	}
+}
+
+func TestParsePEM(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		alg  Algorithm
+	}{{"rsa2048.pem", RS256}, {"p256.pem", ES256}, {"p384.pem", ES384}, {"p521.pem", ES512}} {
+		data, err := os.ReadFile(filepath.Join("testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := ParsePEM("k", tc.alg, data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		orig := mustKey(t, "k", tc.alg, materialFor(t, tc.alg))
+		signsForEachOther(t, k, orig)
+		der, err := x509.MarshalPKIXPublicKey(orig.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := ParsePEM("k", tc.alg, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		if err != nil || pub.CanSign() {
+			t.Fatalf("%s public: %v, %v", tc.file, pub, err)
+		}
+		signsForEachOther(t, orig, pub)
+		if _, err := ParsePEM("k", tc.alg, append(data, data...)); err == nil {
+			t.Errorf("%s twice was accepted", tc.file)
+		}
+	}
+	weak, _ := os.ReadFile(filepath.Join("testdata", "rsa1024.pem"))
+	if _, err := ParsePEM("k", RS256, weak); err == nil || !strings.Contains(err.Error(), "1024 bits") {
+		t.Errorf("a 1024-bit key: %v", err)
+	}
+	if _, err := ParsePEM("k", HS256, []byte("not pem")); err == nil {
+		t.Error("no PEM block was accepted")
+	}
+}
