@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -61,6 +62,7 @@ func (r *recorder) finish(ctx context.Context, ev *Event, err error, p any) erro
 	if !ev.Verified {
 		ev.clipUnverified()
 	}
+	ev.bound()
 	if r.redactor != nil {
 		r.redactor.redact(ev)
 	}
@@ -117,8 +119,36 @@ func (r *recorder) report(ctx context.Context, e Event, serr error) (ok bool) {
 func (e *Event) own(contextAttrs []slog.Attr) {
 	e.Audience = copyOf(e.Audience, 0)
 	e.Claims = copyOf(e.Claims, 0)
+	if len(contextAttrs) > maxContextAttrs {
+		contextAttrs = contextAttrs[:maxContextAttrs]
+	}
 	attrs := copyOf(e.Attrs, len(contextAttrs))
-	e.Attrs = append(attrs, contextAttrs...)
+	for _, a := range contextAttrs {
+		if reservedName(a.Key) {
+			a.Key = "ctx_" + a.Key
+		}
+		attrs = append(attrs, a)
+	}
+	e.Attrs = attrs
+}
+
+// reservedNames are the names an event's own fields, the log record's and
+// the file sink's chain are written under. A context attribute of one of
+// these names, in any case, is written as ctx_NAME instead, so that it can
+// neither stand in for an event's field nor break the chain.
+var reservedNames = [...]string{
+	"time", "level", "msg", "seq", "prev", "chain",
+	"op", "outcome", "reason", "detail", "alg", "kid", "iss", "sub", "aud",
+	"jti", "exp", "fingerprint", "duration", "verified", "claims",
+}
+
+func reservedName(key string) bool {
+	for _, r := range reservedNames {
+		if strings.EqualFold(key, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // copyOf returns a copy of s with room for extra more elements, or nil
@@ -133,13 +163,58 @@ func copyOf[T any](s []T, extra int) []T {
 	return out
 }
 
-// Bounds on what an unverified event carries, so that junk sent by anyone
-// cannot fill the audit trail.
+// Bounds on what an event carries, so that neither junk sent by anyone nor
+// an outsized claim of the service's own can fill the audit trail, or make
+// a record too long for its store to read back.
 const (
 	maxUnverifiedLen       = 256  // each string copied from a rejected token
 	maxUnverifiedAudiences = 8    // "aud" values copied from a rejected token
 	maxDetailLen           = 1024 // an error message
+	maxEventString         = 1024 // any string of any event, verified or not
+	maxAudiences           = 32   // "aud" values of any event
+	maxContextAttrs        = 32   // attributes WithContextAttrs adds
+	maxAttrDepth           = 4    // groups within groups whose strings are bounded
 )
+
+// bound clips every string of the event to maxEventString, and its lists
+// to their bounds: with clipUnverified, what keeps one event, whatever the
+// input, a few tens of kilobytes at most.
+func (e *Event) bound() {
+	e.Algorithm = Algorithm(clipTo(string(e.Algorithm), maxEventString))
+	e.KeyID = clipTo(e.KeyID, maxEventString)
+	e.Issuer = clipTo(e.Issuer, maxEventString)
+	e.Subject = clipTo(e.Subject, maxEventString)
+	e.ID = clipTo(e.ID, maxEventString)
+	if len(e.Audience) > maxAudiences {
+		e.Audience = e.Audience[:maxAudiences]
+	}
+	for i, a := range e.Audience {
+		e.Audience[i] = clipTo(a, maxEventString)
+	}
+	boundAttrs(e.Claims, 0)
+	boundAttrs(e.Attrs, 0)
+}
+
+// boundAttrs clips the string values of attrs, and of the groups within
+// them, in place.
+func boundAttrs(attrs []slog.Attr, depth int) {
+	for i := range attrs {
+		a := &attrs[i]
+		a.Key = clipTo(a.Key, maxUnverifiedLen)
+		switch v := a.Value.Resolve(); v.Kind() {
+		case slog.KindString:
+			a.Value = slog.StringValue(clipTo(v.String(), maxEventString))
+		case slog.KindGroup:
+			if depth < maxAttrDepth {
+				group := copyOf(v.Group(), 0)
+				boundAttrs(group, depth+1)
+				a.Value = slog.GroupValue(group...)
+			}
+		default:
+			a.Value = v
+		}
+	}
+}
 
 // clipUnverified bounds every value an event took from a token that did not
 // pass verification.

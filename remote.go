@@ -50,7 +50,11 @@ type RemoteKeySet struct {
 	keys  atomic.Pointer[remoteKeys]
 
 	installing  sync.Mutex // serializes recording and installing a fetched set
-	mu          sync.Mutex // guards flight and lastFetch
+	mu          sync.Mutex // guards flight, lastFetch and closed
+	closed      bool
+	refreshing  sync.WaitGroup  // a shared refresh for unknown kids in flight
+	closing     context.Context // done once Close begins
+	beginClose  context.CancelFunc
 	flight      chan struct{}
 	lastFetch   time.Time
 	firstFetch  chan struct{}
@@ -140,6 +144,7 @@ func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOption
 	// context ends.
 	cacheCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.stopContext = cancel
+	r.closing, r.beginClose = context.WithCancel(context.Background())
 	r.cache, err = jwk.NewCache(cacheCtx, httprc.NewClient())
 	if err != nil {
 		cancel()
@@ -343,39 +348,50 @@ func (r *RemoteKeySet) LookupKey(ctx context.Context, kid string) (*Key, error) 
 }
 
 // refreshForUnknown refreshes the set for an unknown kid, unless a fetch
-// happened less than RefreshRateLimit ago. Concurrent callers share one
-// refresh. It reports whether a refresh completed, so that the caller
-// looks again.
+// happened less than RefreshRateLimit ago or the set is closed. Concurrent
+// callers share one refresh, which runs on a goroutine of its own: every
+// caller, the one that started it included, waits only as long as its own
+// context allows. It reports whether a refresh completed, so that the
+// caller looks again.
 func (r *RemoteKeySet) refreshForUnknown(ctx context.Context) bool {
 	r.mu.Lock()
-	if f := r.flight; f != nil {
-		r.mu.Unlock()
-		select {
-		case <-f:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	if time.Since(r.lastFetch) < r.opts.RefreshRateLimit {
+	f := r.flight
+	switch {
+	case r.closed:
 		r.mu.Unlock()
 		return false
+	case f == nil && time.Since(r.lastFetch) < r.opts.RefreshRateLimit:
+		r.mu.Unlock()
+		return false
+	case f == nil:
+		f = make(chan struct{})
+		r.flight = f
+		r.refreshing.Add(1)
+		// The refresh serves every waiter: it must not end with the
+		// caller that happened to start it, only with its own timeout
+		// or the set's Close.
+		go r.sharedRefresh(f, context.WithoutCancel(ctx))
 	}
-	f := make(chan struct{})
-	r.flight = f
 	r.mu.Unlock()
+	select {
+	case <-f:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
-	// The refresh serves every waiter: it must not end with the caller
-	// that happened to start it.
-	refreshCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Timeout+time.Second)
+func (r *RemoteKeySet) sharedRefresh(done chan struct{}, values context.Context) {
+	defer r.refreshing.Done()
+	refreshCtx, cancel := context.WithTimeout(values, r.opts.Timeout+time.Second)
+	stop := context.AfterFunc(r.closing, cancel)
 	_, _ = r.cache.Refresh(refreshCtx, r.url)
+	stop()
 	cancel()
-
 	r.mu.Lock()
 	r.flight = nil
 	r.mu.Unlock()
-	close(f)
-	return true
+	close(done)
 }
 
 // Refresh fetches the JWKS now, whatever RefreshRateLimit says, and
@@ -423,16 +439,22 @@ func (r *RemoteKeySet) scrub(err error) error {
 	return &scrubbedError{msg: msg, cause: err}
 }
 
-// Close stops the background refresh and waits for its goroutines.
+// Close stops the background refresh and waits for its goroutines. After
+// Close an unknown kid is refused at once, without a fetch.
 func (r *RemoteKeySet) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.mu.Unlock()
+		r.beginClose() // ends a shared refresh in flight
 		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout+time.Second)
 		defer cancel()
 		if r.cache != nil {
 			err = r.cache.Shutdown(ctx)
 		}
 		r.stopContext()
+		r.refreshing.Wait()
 	})
 	return err
 }

@@ -389,3 +389,35 @@ func TestRemoteKeySetRefusesPlainHTTP(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRemoteKeySetWaitersKeepTheirDeadlines checks that a Verify whose
+// unknown kid starts a refresh waits no longer than its own context, even
+// while the fetch hangs, and that a closed set refuses unknown kids at
+// once.
+func TestRemoteKeySetWaitersKeepTheirDeadlines(t *testing.T) {
+	f := newRemoteFixture(t, RemoteKeySetOptions{Timeout: 2 * time.Second, RefreshRateLimit: time.Millisecond})
+	f.srv.mode.Store("hang")
+	other := mustKey(t, "unknown-kid", ES256, loadPrivate(t, "p256.pem"))
+	is, _ := NewIssuer(WithKeys(other))
+	raw, _ := is.Issue(context.Background(), Claims{Subject: "a"})
+	trackToken(raw)
+	time.Sleep(5 * time.Millisecond) // past the rate limit
+	for i := range 2 { // the caller that starts the refresh, then one that joins it
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		start := time.Now()
+		_, err := f.verifier.Verify(ctx, raw)
+		took := time.Since(start)
+		cancel()
+		if ReasonOf(err) != ReasonUnknownKey || took > time.Second {
+			t.Errorf("caller %d: %v after %v; want unknown_key within its 100 ms deadline", i, err, took)
+		}
+	}
+	if err := f.remote.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := f.verifier.Verify(context.Background(), raw)
+	if took := time.Since(start); ReasonOf(err) != ReasonUnknownKey || took > 100*time.Millisecond {
+		t.Errorf("after Close: %v after %v; want unknown_key at once", err, took)
+	}
+}

@@ -67,8 +67,11 @@ type tail struct {
 	complete int64  // size of the file up to and including the last newline
 }
 
-// maxRecord bounds how far back from the end readTail looks for the last
-// complete line.
+// maxRecord is the longest record, newline included, that the sink
+// writes, that Open reads back (how far from the end readTail looks for the
+// last complete line) and that Verify reads: one limit for all three, so
+// that the sink never writes a record the others cannot read. An event of
+// package jwtaudit is bounded far below it.
 const maxRecord = 1 << 20
 
 // readTail reads the end of a log: its last complete line and any torn

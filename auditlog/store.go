@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -223,9 +224,27 @@ func (s *Sink) Recovered() *Recovery { return s.recovery }
 // operation never has a record.
 func (s *Sink) Record(ctx context.Context, e jwtaudit.Event) error {
 	attrs := e.LogValue().Group()
+	for i, a := range attrs {
+		// The recorder of package jwtaudit renames such attributes
+		// already; an event built by hand must not break the chain either.
+		if chainName(a.Key) {
+			attrs[i].Key = "ctx_" + a.Key
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.write(ctx, e.Time, e.Level(), e.Message(), attrs)
+}
+
+// chainName reports whether an attribute's name, in any case, is one the
+// log record or the chain is written under.
+func chainName(key string) bool {
+	for _, name := range [...]string{"time", "level", "msg", "seq", "prev", "chain"} {
+		if strings.EqualFold(key, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // write formats one record, the chain members first, and appends it. The
@@ -245,6 +264,9 @@ func (s *Sink) write(ctx context.Context, t time.Time, level slog.Level, msg str
 		return fmt.Errorf("auditlog: formatting a record: %w", err)
 	}
 	line := s.buf.Bytes() // one JSON object and its newline
+	if len(line) > maxRecord {
+		return fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", len(line), maxRecord)
+	}
 
 	if s.opts.MaxSize > 0 && s.size > 0 && s.size+int64(len(line)) > s.opts.MaxSize {
 		if err := s.rotate(); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -164,7 +165,10 @@ func TestSummaryCommand(t *testing.T) {
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("outcomes %v, want %v", counts, want)
 	}
-	if len(s.Subjects) != 1 || s.Subjects[0].Count != 9 || len(s.RejectionsPerHour) != 1 || s.RejectionsPerHour[0].Count != 4 {
+	// alice: 3 issued and 3 verified count as verified; the 3 forged
+	// copies only claimed her.
+	if len(s.Subjects) != 1 || s.Subjects[0].Count != 6 || len(s.UnverifiedSubjects) != 1 || s.UnverifiedSubjects[0].Count != 3 ||
+		len(s.RejectionsPerHour) != 1 || s.RejectionsPerHour[0].Count != 4 {
 		t.Errorf("summary = %+v", s)
 	}
 
@@ -200,5 +204,42 @@ func TestHashFindsRedactedSubject(t *testing.T) {
 	t.Setenv("JWTAUDIT_REDACTION_SALT", salt)
 	if _, out2, _ := cli("hash", "alice"); strings.TrimSpace(out2) != hash {
 		t.Errorf("the salt from the environment gives %q", out2)
+	}
+}
+
+// TestSummaryEscapesWhatTokensSay writes a rejected token whose subject and
+// key id carry newlines and terminal escape sequences, and checks that the
+// summary prints them escaped, apart from the verified values.
+func TestSummaryEscapesWhatTokensSay(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token.log")
+	sink, err := auditlog.Open(path, auditlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, []byte("0123456789abcdef0123456789abcdef"))
+	v, _ := jwtaudit.NewVerifier(jwtaudit.WithKeys(key), jwtaudit.WithAudit(sink))
+	evil := "mallory\n| admin | 999 |\x1b]0;pwned\x07\x1b[2J\u202e"
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	quoted, _ := json.Marshal(evil)
+	forged := enc(`{"alg":"HS256","kid":`+string(quoted)+`}`) + "." + enc(`{"sub":`+string(quoted)+`,"exp":4000000000}`) + ".AAAA"
+	if _, err := v.Verify(context.Background(), forged); err == nil {
+		t.Fatal("a forged token was accepted")
+	}
+	sink.Close()
+	code, out, errOut := cli("summary", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, bad := range []string{"\x1b", "\x07", "\u202e", "\n| admin"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the summary prints %q raw:\n%s", bad, out)
+		}
+	}
+	unverified := out[strings.Index(out, "SUBJECTS CLAIMED BY REJECTED TOKENS"):]
+	if !strings.Contains(unverified, `"mallory\n| admin | 999 |\x1b]0;pwned\a\x1b[2J\u202e"`) {
+		t.Errorf("the claimed subject is not listed, escaped, among the unverified:\n%s", out)
+	}
+	if verified := out[strings.Index(out, "BUSIEST SUBJECTS"):strings.Index(out, "SUBJECTS CLAIMED")]; strings.Contains(verified, "mallory") {
+		t.Errorf("an unverified subject is among the verified:\n%s", out)
 	}
 }

@@ -21,6 +21,12 @@ type summary struct {
 	Outcomes          []outcome   `json:"outcomes"`
 	Subjects          []named     `json:"busiest_subjects"`
 	KeyIDs            []named     `json:"busiest_key_ids"`
+
+	// What rejected tokens claimed: kept apart, since anyone can send a
+	// token that names any subject or key.
+	UnverifiedSubjects []named `json:"unverified_subjects"`
+	UnverifiedKeyIDs   []named `json:"unverified_key_ids"`
+
 	RejectionsPerHour []hourCount `json:"rejections_per_hour"`
 }
 
@@ -47,8 +53,9 @@ type record struct {
 	Op      string    `json:"op"`
 	Outcome string    `json:"outcome"`
 	Reason  string    `json:"reason"`
-	Sub     string    `json:"sub"`
-	Kid     string    `json:"kid"`
+	Sub      string    `json:"sub"`
+	Kid      string    `json:"kid"`
+	Verified bool      `json:"verified"`
 }
 
 func runSummary(args []string, stdout, stderr io.Writer) int {
@@ -86,6 +93,7 @@ func summarize(paths []string, top int) (summary, error) {
 	var s summary
 	outcomes := map[outcome]int{}
 	subjects, kids := map[string]int{}, map[string]int{}
+	claimedSubjects, claimedKids := map[string]int{}, map[string]int{}
 	hours := map[time.Time]int{}
 	for _, path := range paths {
 		err := eachRecord(path, func(r record) {
@@ -97,11 +105,15 @@ func summarize(paths []string, top int) (summary, error) {
 				s.To = r.Time
 			}
 			outcomes[outcome{Op: r.Op, Outcome: r.Outcome, Reason: r.Reason}]++
+			subs, ks := subjects, kids
+			if !r.Verified {
+				subs, ks = claimedSubjects, claimedKids
+			}
 			if r.Sub != "" {
-				subjects[r.Sub]++
+				subs[r.Sub]++
 			}
 			if r.Kid != "" {
-				kids[r.Kid]++
+				ks[r.Kid]++
 			}
 			if r.Outcome == "rejected" {
 				hours[r.Time.UTC().Truncate(time.Hour)]++
@@ -122,6 +134,7 @@ func summarize(paths []string, top int) (summary, error) {
 		return cmp.Or(cmp.Compare(a.Op, b.Op), cmp.Compare(a.Outcome, b.Outcome), cmp.Compare(a.Reason, b.Reason))
 	})
 	s.Subjects, s.KeyIDs = busiest(subjects, top), busiest(kids, top)
+	s.UnverifiedSubjects, s.UnverifiedKeyIDs = busiest(claimedSubjects, top), busiest(claimedKids, top)
 	s.RejectionsPerHour = []hourCount{}
 	for h, n := range hours {
 		s.RejectionsPerHour = append(s.RejectionsPerHour, hourCount{h, n})
@@ -163,21 +176,33 @@ func eachRecord(path string, fn func(record)) error {
 	return nil
 }
 
+// printSummary writes the summary for a terminal. Every value read from
+// the log goes through shown: a log can hold whatever a token's sender put
+// in its claims.
 func printSummary(w io.Writer, s summary) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	defer tw.Flush()
 	fmt.Fprintf(tw, "records: %d, from %s to %s\n\n", s.Records, s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
 	fmt.Fprintln(tw, "OP\tOUTCOME\tREASON\tCOUNT")
 	for _, o := range s.Outcomes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", o.Op, o.Outcome, o.Reason, o.Count)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", shown(o.Op), shown(o.Outcome), shown(o.Reason), o.Count)
 	}
-	fmt.Fprintln(tw, "\nBUSIEST SUBJECTS\t\t\tCOUNT")
-	for _, n := range s.Subjects {
-		fmt.Fprintf(tw, "%s\t\t\t%d\n", n.Name, n.Count)
-	}
-	fmt.Fprintln(tw, "\nBUSIEST KEY IDS\t\t\tCOUNT")
-	for _, n := range s.KeyIDs {
-		fmt.Fprintf(tw, "%s\t\t\t%d\n", n.Name, n.Count)
+	for _, list := range []struct {
+		title string
+		names []named
+	}{
+		{"BUSIEST SUBJECTS (verified)", s.Subjects},
+		{"BUSIEST KEY IDS (verified)", s.KeyIDs},
+		{"SUBJECTS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedSubjects},
+		{"KEY IDS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedKeyIDs},
+	} {
+		fmt.Fprintf(tw, "\n%s\t\t\tCOUNT\n", list.title)
+		if len(list.names) == 0 {
+			fmt.Fprintln(tw, "none\t\t\t0")
+		}
+		for _, n := range list.names {
+			fmt.Fprintf(tw, "%s\t\t\t%d\n", shown(n.Name), n.Count)
+		}
 	}
 	fmt.Fprintln(tw, "\nREJECTIONS PER HOUR\t\t\tCOUNT")
 	if len(s.RejectionsPerHour) == 0 {

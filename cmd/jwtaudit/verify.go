@@ -43,14 +43,14 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	var ce *auditlog.ChainError
 	switch {
 	case errors.As(err, &ce):
-		fmt.Fprintf(stdout, "FAILED %s\n", ce)
+		fmt.Fprintf(stdout, "FAILED %s\n", shown(ce.Error()))
 		return exitProblem
 	case err != nil:
 		fmt.Fprintln(stderr, "jwtaudit verify:", err)
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "ok: %d records, %d to %d, in %d file(s): %s\n",
-		rep.Records, rep.FirstSeq, rep.Head.Seq, len(rep.Files), strings.Join(rep.Files, " "))
+		rep.Records, rep.FirstSeq, rep.Head.Seq, len(rep.Files), shown(strings.Join(rep.Files, " ")))
 	if opts.Head == nil {
 		fmt.Fprintf(stdout, "head: %d:%s\n(keep the head elsewhere; --head %d:%s then also detects records cut from the end)\n",
 			rep.Head.Seq, rep.Head.Hash, rep.Head.Seq, rep.Head.Hash)
