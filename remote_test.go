@@ -402,7 +402,7 @@ func TestRemoteKeySetWaitersKeepTheirDeadlines(t *testing.T) {
 	raw, _ := is.Issue(context.Background(), Claims{Subject: "a"})
 	trackToken(raw)
 	time.Sleep(5 * time.Millisecond) // past the rate limit
-	for i := range 2 { // the caller that starts the refresh, then one that joins it
+	for i := range 2 {               // the caller that starts the refresh, then one that joins it
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		start := time.Now()
 		_, err := f.verifier.Verify(ctx, raw)

@@ -15,12 +15,12 @@ import (
 
 // summary is what `jwtaudit summary` reports; its JSON form is --json's.
 type summary struct {
-	Records           int         `json:"records"`
-	From              time.Time   `json:"from"`
-	To                time.Time   `json:"to"`
-	Outcomes          []outcome   `json:"outcomes"`
-	Subjects          []named     `json:"busiest_subjects"`
-	KeyIDs            []named     `json:"busiest_key_ids"`
+	Records  int       `json:"records"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Outcomes []outcome `json:"outcomes"`
+	Subjects []named   `json:"busiest_subjects"`
+	KeyIDs   []named   `json:"busiest_key_ids"`
 
 	// What rejected tokens claimed: kept apart, since anyone can send a
 	// token that names any subject or key.
@@ -49,10 +49,10 @@ type hourCount struct {
 
 // record is what the summary reads of one line.
 type record struct {
-	Time    time.Time `json:"time"`
-	Op      string    `json:"op"`
-	Outcome string    `json:"outcome"`
-	Reason  string    `json:"reason"`
+	Time     time.Time `json:"time"`
+	Op       string    `json:"op"`
+	Outcome  string    `json:"outcome"`
+	Reason   string    `json:"reason"`
 	Sub      string    `json:"sub"`
 	Kid      string    `json:"kid"`
 	Verified bool      `json:"verified"`
