@@ -22,17 +22,34 @@ type Head struct {
 // genesis is the "prev" of the first record of a chain.
 var genesis = hex.EncodeToString(make([]byte, sha256.Size))
 
+// minChainKey is the shortest chain key accepted: as long as the HMAC-SHA256
+// key RFC 2104 recommends, as for the redaction salt.
+const minChainKey = 32
+
 // chainHasher hashes record lines: SHA-256, or HMAC-SHA256 under a chain
 // key, which someone without the key cannot recompute after an edit.
 type chainHasher struct {
-	h hash.Hash
+	h  hash.Hash
+	id string // names the key, never shows it: written in every record
 }
 
-func newChainHasher(key []byte) chainHasher {
-	if len(key) > 0 {
-		return chainHasher{h: hmac.New(sha256.New, key)}
+func newChainHasher(key []byte) (chainHasher, error) {
+	if len(key) == 0 {
+		return chainHasher{h: sha256.New(), id: "sha256"}, nil
 	}
-	return chainHasher{h: sha256.New()}
+	if len(key) < minChainKey {
+		return chainHasher{}, fmt.Errorf("auditlog: the chain key is %d bytes; at least %d are required", len(key), minChainKey)
+	}
+	return chainHasher{h: hmac.New(sha256.New, key), id: keyID(key)}, nil
+}
+
+// keyID derives a name for a chain key: the first 8 bytes of its HMAC over
+// a fixed label, in hex. It tells two keys apart and reveals nothing of
+// either.
+func keyID(key []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("jwtaudit chain key id"))
+	return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil)[:8])
 }
 
 // sum returns the hex hash of one line, without its newline.
@@ -43,25 +60,50 @@ func (c chainHasher) sum(line []byte) string {
 	return hex.EncodeToString(c.h.Sum(out[:0]))
 }
 
-// chainFields are the members every record of a chained log carries.
-type chainFields struct {
-	Seq  *uint64 `json:"seq"`
-	Prev *string `json:"prev"`
+// chainRecord is what the chain needs of one record: its place, the hash
+// of the one before, the key that chained it, and, on a retention record,
+// which records the sink removed.
+type chainRecord struct {
+	Seq   uint64
+	Prev  string
+	Chain string // the chain key's id
+	// A retention record says that records 1 to RemovedThrough are gone
+	// and that the last of them hashed to RemovedHead.
+	Retention      bool
+	RemovedThrough uint64
+	RemovedHead    string
 }
 
-var errNotChained = errors.New("not a record of a chained audit log (no seq and prev)")
+// chainFields are the members parseChain decodes.
+type chainFields struct {
+	Seq            *uint64 `json:"seq"`
+	Prev           *string `json:"prev"`
+	Chain          *string `json:"chain"`
+	Op             string  `json:"op"`
+	RemovedThrough uint64  `json:"removed_through"`
+	RemovedHead    string  `json:"removed_head"`
+}
 
-// parseChain reads the chain members of one line. Only the two members are
-// decoded; the rest of the record is only checked to be JSON.
-func parseChain(line []byte) (seq uint64, prev string, err error) {
+var errNotChained = errors.New("not a record of a chained audit log (no seq, prev and chain)")
+
+// parseChain reads the chain members of one line; the rest of the record
+// is only checked to be JSON.
+func parseChain(line []byte) (chainRecord, error) {
 	// Unmarshal refuses anything after the object too, which a Decoder
 	// would leave unread.
 	var f chainFields
 	if err := json.Unmarshal(line, &f); err != nil {
-		return 0, "", fmt.Errorf("not a JSON record: %w", err)
+		return chainRecord{}, fmt.Errorf("not a JSON record: %w", err)
 	}
-	if f.Seq == nil || f.Prev == nil {
-		return 0, "", errNotChained
+	if f.Seq == nil || f.Prev == nil || f.Chain == nil {
+		return chainRecord{}, errNotChained
 	}
-	return *f.Seq, *f.Prev, nil
+	return chainRecord{
+		Seq: *f.Seq, Prev: *f.Prev, Chain: *f.Chain,
+		Retention: f.Op == opRetention, RemovedThrough: f.RemovedThrough, RemovedHead: f.RemovedHead,
+	}, nil
 }
+
+// opRetention is the op of the record a sink writes when its retention
+// (Options.MaxFiles) deletes a rotated file.
+const opRetention = "retention"

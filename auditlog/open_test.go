@@ -119,3 +119,55 @@ func TestFailedSyncLeavesNoRecord(t *testing.T) {
 		t.Error("the log records the verification of a token the caller refused")
 	}
 }
+
+// TestChainKeyIsNamed checks that every record names its chain key: Open
+// with another key refuses the log, Verify with another key says "wrong
+// key" rather than "edited", and a short key is refused.
+func TestChainKeyIsNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token.log")
+	writeLog(t, path, Options{ChainKey: testChainKey}, 3)
+	other := []byte("another chain key, also 32 bytes")
+	for _, opts := range []Options{{ChainKey: other}, {}} {
+		if _, err := Open(path, opts); err == nil || !strings.Contains(err.Error(), "is chained with the key hmac-sha256:") {
+			t.Errorf("Open with another key = %v", err)
+		}
+	}
+	for _, key := range [][]byte{other, nil} {
+		_, err := Verify([]string{path}, VerifyOptions{ChainKey: key})
+		var ce *ChainError
+		if !errors.As(err, &ce) || !strings.Contains(ce.Problem, "wrong key") || strings.Contains(ce.Problem, "edited") {
+			t.Errorf("Verify with another key = %v", err)
+		}
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "new.log"), Options{ChainKey: []byte("short key")}); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("a 9-byte chain key: %v", err)
+	}
+	if _, err := Verify([]string{path}, VerifyOptions{ChainKey: []byte("short key")}); err == nil {
+		t.Error("Verify took a 9-byte chain key")
+	}
+	data, _ := os.ReadFile(path)
+	if strings.Contains(string(data), string(testChainKey)) {
+		t.Error("the log shows the chain key")
+	}
+}
+
+// TestRecordsCutFromTheStart removes the first records of an unrotated log:
+// the chain then starts after record 1 with no retention record to account
+// for it, which Verify reports, with a saved head too.
+func TestRecordsCutFromTheStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token.log")
+	head := writeLog(t, path, Options{ChainKey: testChainKey}, 6)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if err := os.WriteFile(path, []byte(strings.Join(lines[2:], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Verify([]string{path}, VerifyOptions{ChainKey: testChainKey, Head: &head})
+	var ce *ChainError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Problem, "records 1 to 2 are missing") {
+		t.Errorf("Verify of a log cut from the start = %v", err)
+	}
+}

@@ -2,13 +2,16 @@ package auditlog
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // rotatedName is the name of the n-th rotated file: PATH.n.
@@ -21,10 +24,17 @@ func lockName(path string) string {
 }
 
 // rotate closes the current file, shifts the rotated ones up by one
-// (deleting those beyond MaxFiles) and starts an empty file. The chain is
-// not touched: the new file's first record continues it. The caller holds
-// s.mu.
-func (s *Sink) rotate() error {
+// (deleting those beyond MaxFiles) and starts an empty file. The new
+// file's first record continues the chain. A file that retention is about
+// to delete is first accounted for by a retention record, written to the
+// current file before anything is deleted: a chain that starts after
+// record 1 then verifies, and only then. The caller holds s.mu.
+func (s *Sink) rotate(ctx context.Context) error {
+	if s.opts.MaxFiles > 0 {
+		if err := s.recordRetention(ctx, rotatedName(s.path, s.opts.MaxFiles)); err != nil {
+			return err
+		}
+	}
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("auditlog: syncing %s before rotating: %w", s.path, err)
 	}
@@ -53,6 +63,31 @@ func (s *Sink) rotate() error {
 	}
 	s.f, s.size, s.dirty = f, 0, false
 	return nil
+}
+
+// recordRetention writes the retention record for the rotated file at
+// path, which rotation is about to delete: the records up to its last are
+// gone, and the last of them hashed to what the next file's first record
+// names as its prev. Nothing is written when there is no such file.
+func (s *Sink) recordRetention(ctx context.Context, path string) error {
+	t, err := readTail(path)
+	if err != nil || t.lastLine == nil {
+		return err // no file to delete, or one that cannot be read: rotation says so
+	}
+	last, err := parseChain(t.lastLine)
+	if err != nil {
+		return fmt.Errorf("auditlog: %s: last record: %w", path, err)
+	}
+	line, err := s.format(ctx, time.Now(), slog.LevelInfo, "audit log retention", []slog.Attr{
+		slog.String("op", opRetention),
+		slog.String("detail", fmt.Sprintf("records 1 to %d are removed with the oldest rotated file (MaxFiles %d)", last.Seq, s.opts.MaxFiles)),
+		slog.Uint64("removed_through", last.Seq),
+		slog.String("removed_head", s.hasher.sum(t.lastLine)),
+	})
+	if err != nil {
+		return err
+	}
+	return s.appendLine(line)
 }
 
 func exists(path string) bool {

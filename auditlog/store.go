@@ -3,14 +3,23 @@
 //
 // A [Sink] is a [jwtaudit.AuditSink] that writes each event as one line
 // through [log/slog.JSONHandler], to a file it opens itself. Every line
-// carries a sequence number ("seq") and the hash of the previous line's
-// exact bytes ("prev"): SHA-256, or HMAC-SHA256 under a chain key, so that
-// someone without the key cannot rebuild the chain after an edit. The chain
-// runs on across size-based rotation and across restarts. [Verify] checks a
-// log, rotated files and all, and names the first line that does not fit;
-// with a [Head] kept elsewhere it also detects a log cut short.
+// carries a sequence number ("seq"), the hash of the previous line's exact
+// bytes ("prev": SHA-256, or HMAC-SHA256 under a chain key, so that someone
+// without the key cannot rebuild the chain after an edit) and the name of
+// the key that chained it ("chain": "sha256", or an id derived from the
+// key, never the key). The chain runs on across size-based rotation and
+// across restarts; when retention deletes the oldest rotated file, a
+// "retention" record says which records went. [Verify] checks a log,
+// rotated files and all, and names the first line that does not fit:
+// edited, inserted, deleted, reordered, torn, cut from the start, or
+// chained with another key; with a [Head] kept elsewhere it also detects a
+// log cut short at the end.
 //
-//	{"time":"…","level":"INFO","msg":"token verified","seq":42,"prev":"9f86d0…","op":"verify",…}
+// A log has one writer at a time, a record is never longer than what Open
+// and Verify read back (1 MiB), and a refused operation never has a
+// record.
+//
+//	{"time":"…","level":"INFO","msg":"token verified","seq":42,"prev":"9f86d0…","chain":"sha256","op":"verify",…}
 package auditlog
 
 import (
@@ -55,8 +64,10 @@ type Options struct {
 	// on. 0 never rotates.
 	MaxSize int64
 
-	// MaxFiles is how many rotated files are kept; older ones are deleted.
-	// 0 keeps them all.
+	// MaxFiles is how many rotated files are kept; older ones are deleted,
+	// each after a "retention" record that names the records it held, so
+	// that a chain which no longer starts at record 1 still verifies. 0
+	// keeps them all.
 	MaxFiles int
 
 	// Durability and SyncEvery: see Durability.
@@ -64,7 +75,9 @@ type Options struct {
 	SyncEvery  time.Duration
 
 	// ChainKey, when set, chains records with HMAC-SHA256 under this key
-	// instead of SHA-256. Keep it apart from the log; [Verify] needs it.
+	// instead of SHA-256: 32 bytes or more (`jwtaudit keygen` makes one).
+	// Keep it apart from the log; [Verify] needs it. A log is opened with
+	// the key it was written with: Open refuses another.
 	ChainKey []byte
 
 	// FileMode is the permission of files the store creates (default
@@ -156,7 +169,11 @@ func Open(path string, opts Options) (s *Sink, err error) {
 			lock.Close()
 		}
 	}()
-	s = &Sink{path: path, opts: opts, hasher: newChainHasher(opts.ChainKey), lock: lock}
+	hasher, err := newChainHasher(opts.ChainKey)
+	if err != nil {
+		return nil, err
+	}
+	s = &Sink{path: path, opts: opts, hasher: hasher, lock: lock}
 	s.handler = slog.NewJSONHandler(&s.buf, nil)
 
 	tail, err := readTail(path)
@@ -174,11 +191,14 @@ func Open(path string, opts Options) (s *Sink, err error) {
 	}
 	s.head = Head{Seq: 0, Hash: genesis}
 	if tail.lastLine != nil {
-		seq, _, err := parseChain(tail.lastLine)
+		last, err := parseChain(tail.lastLine)
 		if err != nil {
 			return nil, fmt.Errorf("auditlog: %s: last record: %w", path, err)
 		}
-		s.head = Head{Seq: seq, Hash: s.hasher.sum(tail.lastLine)}
+		if last.Chain != s.hasher.id {
+			return nil, fmt.Errorf("auditlog: %s is chained with the key %s, and Options.ChainKey is %s: open it with the key it was written with, or start a new log", path, last.Chain, s.hasher.id)
+		}
+		s.head = Head{Seq: last.Seq, Hash: s.hasher.sum(tail.lastLine)}
 	}
 
 	if s.f, err = openFile(path, opts.FileMode); err != nil {
@@ -204,7 +224,8 @@ func (s *Sink) recover(tail tail) error {
 	if err := s.f.Truncate(tail.complete); err != nil {
 		return fmt.Errorf("auditlog: cutting the torn last line of %s: %w", s.path, err)
 	}
-	s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: newChainHasher(nil).sum(tail.torn), AfterSeq: s.head.Seq}
+	plain, _ := newChainHasher(nil)
+	s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: plain.sum(tail.torn), AfterSeq: s.head.Seq}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.write(context.Background(), time.Now(), slog.LevelWarn, "audit log recovered", []slog.Attr{
@@ -256,23 +277,43 @@ func (s *Sink) write(ctx context.Context, t time.Time, level slog.Level, msg str
 	case s.broken != nil:
 		return fmt.Errorf("auditlog: %s is unusable since a failed write: %w", s.path, s.broken)
 	}
-	r := slog.NewRecord(t, level, msg, 0)
-	r.AddAttrs(slog.Uint64("seq", s.head.Seq+1), slog.String("prev", s.head.Hash))
-	r.AddAttrs(attrs...)
-	s.buf.Reset()
-	if err := s.handler.Handle(ctx, r); err != nil {
-		return fmt.Errorf("auditlog: formatting a record: %w", err)
+	line, err := s.format(ctx, t, level, msg, attrs)
+	if err != nil {
+		return err
 	}
-	line := s.buf.Bytes() // one JSON object and its newline
-	if len(line) > maxRecord {
-		return fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", len(line), maxRecord)
-	}
-
 	if s.opts.MaxSize > 0 && s.size > 0 && s.size+int64(len(line)) > s.opts.MaxSize {
-		if err := s.rotate(); err != nil {
+		if err := s.rotate(ctx); err != nil {
+			return err
+		}
+		// The retention record, if rotation wrote one, moved the chain
+		// on: the record takes the next place.
+		if line, err = s.format(ctx, t, level, msg, attrs); err != nil {
 			return err
 		}
 	}
+	return s.appendLine(line)
+}
+
+// format renders one record, the chain members first, into s.buf.
+func (s *Sink) format(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) ([]byte, error) {
+	r := slog.NewRecord(t, level, msg, 0)
+	r.AddAttrs(slog.Uint64("seq", s.head.Seq+1), slog.String("prev", s.head.Hash), slog.String("chain", s.hasher.id))
+	r.AddAttrs(attrs...)
+	s.buf.Reset()
+	if err := s.handler.Handle(ctx, r); err != nil {
+		return nil, fmt.Errorf("auditlog: formatting a record: %w", err)
+	}
+	line := s.buf.Bytes() // one JSON object and its newline
+	if len(line) > maxRecord {
+		return nil, fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", len(line), maxRecord)
+	}
+	return line, nil
+}
+
+// appendLine writes one formatted record and moves the head past it. On
+// failure the line is taken back, so the log stays a chain and a refused
+// operation has no record.
+func (s *Sink) appendLine(line []byte) error {
 	if _, err := s.f.Write(line); err != nil {
 		// Remove whatever part of the line reached the file, so the log
 		// stays a chain; if even that fails, stop writing to it.

@@ -48,9 +48,14 @@ const maxLine = maxRecord
 // it found, or a *ChainError naming the first line that does not fit: a
 // line edited, inserted, deleted, reordered or torn. The files may be given
 // in any order (a shell's token.log* will do): they are put in chain order
-// by their first sequence numbers. The first record is trusted as the start
-// of the chain unless it is record 1, whose "prev" must be the genesis
-// value: older rotated files may have been deleted on purpose.
+// by their first sequence numbers. Record 1's "prev" must be the genesis
+// value. A chain that starts after record 1 verifies only when a retention
+// record in it says that the sink itself removed the records before (its
+// MaxFiles deleted the oldest file) and names the hash of the last of
+// them, which the first remaining record's "prev" must equal: records cut
+// from the start by anyone else are found. Every record names the key
+// that chained it, so a log checked with another key fails as "wrong
+// key", not as an edit.
 func Verify(paths []string, opts VerifyOptions) (Report, error) {
 	var rep Report
 	if len(paths) == 0 {
@@ -61,7 +66,11 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 		return rep, err
 	}
 	rep.Files = ordered
-	v := verifier{hasher: newChainHasher(opts.ChainKey), head: opts.Head}
+	hasher, err := newChainHasher(opts.ChainKey)
+	if err != nil {
+		return rep, err
+	}
+	v := verifier{hasher: hasher, head: opts.Head}
 	for _, path := range ordered {
 		if err := v.file(path); err != nil {
 			return rep, err
@@ -69,6 +78,10 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 	}
 	if v.records == 0 {
 		return rep, errors.New("auditlog: the files hold no record")
+	}
+	if v.firstSeq > 1 && !v.removalRecorded {
+		return rep, &ChainError{File: ordered[0], Line: 1, Problem: fmt.Sprintf(
+			"the chain starts at record %d: records 1 to %d are missing, and no retention record says the sink removed them", v.firstSeq, v.firstSeq-1)}
 	}
 	rep.Records, rep.FirstSeq, rep.Head = v.records, v.firstSeq, Head{Seq: v.seq, Hash: v.hash}
 	if h := opts.Head; h != nil {
@@ -99,6 +112,9 @@ type verifier struct {
 	headFound, headMatches bool
 	headFile               string
 	headLine               int
+
+	firstPrev       string // "prev" of the first record
+	removalRecorded bool   // a retention record accounts for the records before the first
 }
 
 func (v *verifier) file(path string) error {
@@ -133,12 +149,17 @@ func (v *verifier) line(path string, n int, line []byte) error {
 	bad := func(format string, args ...any) error {
 		return &ChainError{File: path, Line: n, Problem: fmt.Sprintf(format, args...)}
 	}
-	seq, prev, err := parseChain(line)
+	rec, err := parseChain(line)
 	if err != nil {
 		if v.records == 0 && n == 1 {
 			return bad("not a chained jwtaudit audit log: %v", err)
 		}
 		return bad("%v: an edited or inserted line", err)
+	}
+	seq, prev := rec.Seq, rec.Prev
+	if rec.Chain != v.hasher.id {
+		// Tell a wrong key from an edit: the record names its key.
+		return bad("record %d was chained with the key %s, not with the key given (%s): wrong key", seq, rec.Chain, v.hasher.id)
 	}
 	hash := v.hasher.sum(line)
 	switch {
@@ -146,7 +167,7 @@ func (v *verifier) line(path string, n int, line []byte) error {
 		if seq == 1 && prev != genesis {
 			return bad("record 1 does not start a chain")
 		}
-		v.firstSeq = seq
+		v.firstSeq, v.firstPrev = seq, prev
 	case seq == v.seq+1 && prev == v.hash:
 	case seq == v.seq+1:
 		// The sequence runs on, so nothing is missing between the two
@@ -158,6 +179,9 @@ func (v *verifier) line(path string, n int, line []byte) error {
 		return bad("expected record %d, found %d: records were deleted, or lines reordered", v.seq+1, seq)
 	default:
 		return bad("record %d after record %d: a line inserted, duplicated or moved", seq, v.seq)
+	}
+	if rec.Retention && rec.RemovedThrough+1 == v.firstSeq && rec.RemovedHead == v.firstPrev {
+		v.removalRecorded = true
 	}
 	v.records++
 	v.seq, v.hash, v.file0, v.line0 = seq, hash, path, n
@@ -231,8 +255,8 @@ func firstSeq(path string) (seq uint64, empty bool, err error) {
 	if len(bytes.TrimSpace(line)) == 0 && (err == io.EOF) {
 		return 0, true, nil
 	}
-	if s, _, perr := parseChain(bytes.TrimSuffix(line, []byte("\n"))); perr == nil {
-		return s, false, nil
+	if rec, perr := parseChain(bytes.TrimSuffix(line, []byte("\n"))); perr == nil {
+		return rec.Seq, false, nil
 	}
 	return 0, false, nil
 }
