@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -247,4 +248,25 @@ func FuzzTokenDecode(f *testing.F) {
 			t.Fatalf("%q: tenant audited as %q and decoded as %q, but no member is named tenant", payload, audited, view.Tenant)
 		}
 	})
+}
+
+// TestDetailIsBounded sends claim names and values of kilobytes, signed
+// and not, and requires the event's detail and strings to stay bounded.
+func TestDetailIsBounded(t *testing.T) {
+	key := mustKey(t, "k1", HS256, testSecret)
+	rec := &captureSink{}
+	v, _ := NewVerifier(WithKeys(key), WithAudit(rec), WithClock(fixedClock(testNow)))
+	long := strings.Repeat("n", 6000)
+	for _, raw := range []string{
+		forge(t, key, hdrK1, `{"`+long+`":"x","`+long+`":"y"}`),
+		forge(t, key, hdrK1, `{"sub":"`+long+`","`+long+`":[}`),
+		b64.EncodeToString([]byte(`{"alg":"HS256","kid":"`+long+`"}`)) + "." + b64.EncodeToString([]byte(`{"`+long+`":1}`)) + ".",
+	} {
+		_, err := v.Verify(context.Background(), raw)
+		noteError(err)
+		e := rec.only(t)
+		if len(e.Detail) > maxDetailLen+len("…") || len(e.KeyID) > maxUnverifiedLen+len("…") || len(e.Subject) > maxUnverifiedLen+len("…") {
+			t.Errorf("event with a %d-byte detail, a %d-byte kid, a %d-byte subject", len(e.Detail), len(e.KeyID), len(e.Subject))
+		}
+	}
 }

@@ -62,7 +62,10 @@ func (c *issuerConfig) signingKey() (*Key, error) {
 			return k, nil
 		}
 		if c.signingKeyID != "" && k.id == c.signingKeyID {
-			if !k.CanSign() {
+			switch {
+			case k.legacy:
+				return nil, fmt.Errorf("jwtaudit: signing key %q is a legacy key, which only verifies", k.id)
+			case !k.CanSign():
 				return nil, fmt.Errorf("jwtaudit: signing key %q has no private part", k.id)
 			}
 			return k, nil

@@ -40,6 +40,7 @@ type Key struct {
 	signer any // []byte secret or crypto.Signer; nil for a public key
 	public any // []byte secret, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 	sigLen int // length of a raw signature, to size the issued token exactly
+	legacy bool // made by InsecureLegacyHMACKey: verifies only, and says so in events
 }
 
 // NewKey binds key material to an id and an algorithm, and refuses weak or

@@ -52,23 +52,32 @@ func (s sourceFinder) findKey(ctx context.Context, kid []byte, _ bool) (*Key, er
 // staticKeys is the fixed list of WithKeys.
 type staticKeys struct {
 	byID map[string]*Key
-	only *Key // the key, when exactly one is configured: used when "kid" is absent
+	only *Key // used when "kid" is absent: the one key, or the one legacy key
 }
 
 func newStaticKeys(keys []*Key) *staticKeys {
 	s := &staticKeys{byID: make(map[string]*Key, len(keys))}
+	var legacy []*Key
 	for _, k := range keys {
 		s.byID[k.id] = k
+		if k.legacy {
+			legacy = append(legacy, k)
+		}
 	}
-	if len(keys) == 1 {
+	switch {
+	case len(keys) == 1:
 		s.only = keys[0]
+	case len(legacy) == 1:
+		// Tokens from before the move to this package often have no
+		// kid; those issued since always have one.
+		s.only = legacy[0]
 	}
 	return s
 }
 
 // findKey accepts a token without "kid" only when a single key is
-// configured, so that there is never a choice to make from anything the
-// token says.
+// configured, or a single legacy key (InsecureLegacyHMACKey) among others,
+// so that there is never a choice to make from anything the token says.
 func (s *staticKeys) findKey(_ context.Context, kid []byte, hasKid bool) (*Key, error) {
 	if !hasKid {
 		if s.only != nil {

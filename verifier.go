@@ -189,6 +189,9 @@ func (v *Verifier) authenticate(ctx context.Context, p *compactParts, ev *Event)
 	}
 	s.key = key
 	ev.KeyID, ev.Algorithm = key.id, alg
+	if key.legacy {
+		ev.Attrs = append(ev.Attrs, legacyKeyAttr)
+	}
 	if alg != key.alg {
 		return s, fail(ReasonAlgorithm, "alg %s does not match key %q, which is %s", alg, key.id, key.alg)
 	}
