@@ -2,24 +2,11 @@ package jwtaudit
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 )
-
-// legacyToken signs header and payload with a secret by hand, as the
-// service this package replaces did.
-func legacyToken(secret []byte, header, payload string) string {
-	input := b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString([]byte(payload))
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(input))
-	raw := input + "." + b64.EncodeToString(mac.Sum(nil))
-	trackToken(raw)
-	return raw
-}
 
 func TestInsecureLegacyHMACKey(t *testing.T) {
 	ctx := context.Background()
@@ -55,10 +42,10 @@ func TestInsecureLegacyHMACKey(t *testing.T) {
 		reason Reason
 		marked bool
 	}{
-		{"old token without kid", legacyToken(old, `{"alg":"HS256","typ":"JWT"}`, `{"sub":"7"`+exp), ReasonNone, true},
-		{"old token with the legacy kid", legacyToken(old, `{"alg":"HS256","kid":"legacy"}`, `{"sub":"7"`+exp), ReasonNone, true},
-		{"forged with another short secret", legacyToken([]byte("secret_kez"), `{"alg":"HS256"}`, `{"sub":"admin"`+exp), ReasonSignature, true},
-		{"old secret under the new kid", legacyToken(old, `{"alg":"HS256","kid":"new"}`, `{"sub":"7"`+exp), ReasonSignature, false},
+		{"old token without kid", hs256Token(old, `{"alg":"HS256","typ":"JWT"}`, `{"sub":"7"`+exp), ReasonNone, true},
+		{"old token with the legacy kid", hs256Token(old, `{"alg":"HS256","kid":"legacy"}`, `{"sub":"7"`+exp), ReasonNone, true},
+		{"forged with another short secret", hs256Token([]byte("secret_kez"), `{"alg":"HS256"}`, `{"sub":"admin"`+exp), ReasonSignature, true},
+		{"old secret under the new kid", hs256Token(old, `{"alg":"HS256","kid":"new"}`, `{"sub":"7"`+exp), ReasonSignature, false},
 	} {
 		_, err := v.Verify(ctx, tc.token)
 		noteError(err)
