@@ -168,10 +168,12 @@ func tokenFingerprint(p *compactParts, alg Algorithm) Fingerprint {
 // above half the group order; ok is false when the token's own spelling is
 // the canonical one.
 func lowS(alg Algorithm, sig []byte) (low []byte, ok bool) {
-	info := algorithms[alg]
-	if info.family != familyECDSA {
+	switch alg { // before the map lookup: this runs for every token
+	case ES256, ES384, ES512:
+	default:
 		return nil, false
 	}
+	info := algorithms[alg]
 	size := (info.curve.Params().BitSize + 7) / 8
 	if len(sig) != 2*size {
 		return nil, false
