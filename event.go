@@ -1,6 +1,7 @@
 package jwtaudit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
@@ -155,36 +156,66 @@ func fingerprint(token []byte) Fingerprint {
 // tokenFingerprint is the fingerprint of a split token whose header names
 // alg: of its bytes, or for ECDSA of its low-s spelling.
 func tokenFingerprint(p *compactParts, alg Algorithm) Fingerprint {
-	if low, ok := lowS(alg, p.signature); ok {
-		canon := make([]byte, 0, len(p.signingInput)+1+b64.EncodedLen(len(low)))
-		canon = append(append(canon, p.signingInput...), '.')
-		return fingerprint(b64.AppendEncode(canon, low))
+	var buf [2 * 66]byte // an ES512 signature, the longest
+	low, ok := lowS(alg, p.signature, buf[:0])
+	if !ok {
+		return fingerprint(p.token)
 	}
-	return fingerprint(p.token)
+	var enc [176]byte // base64url of 132 bytes
+	h := sha256.New()
+	h.Write(p.signingInput)
+	h.Write([]byte{'.'})
+	h.Write(b64.AppendEncode(enc[:0], low))
+	var sum [sha256.Size]byte
+	return Fingerprint(h.Sum(sum[:0])[:16])
 }
 
-// lowS returns an ECDSA signature r||s in its low-s form, when alg is an
-// ECDSA algorithm, the signature has that algorithm's size and its s is
-// above half the group order; ok is false when the token's own spelling is
-// the canonical one.
-func lowS(alg Algorithm, sig []byte) (low []byte, ok bool) {
+// ecdsaOrders holds, per ECDSA algorithm, the group order n and n/2 as
+// big-endian bytes of the size of s.
+var ecdsaOrders = func() map[Algorithm][2][]byte {
+	out := map[Algorithm][2][]byte{}
+	for _, alg := range []Algorithm{ES256, ES384, ES512} {
+		params := algorithms[alg].curve.Params()
+		size := (params.BitSize + 7) / 8
+		n, half := make([]byte, size), make([]byte, size)
+		params.N.FillBytes(n)
+		new(big.Int).Rsh(params.N, 1).FillBytes(half)
+		out[alg] = [2][]byte{n, half}
+	}
+	return out
+}()
+
+// lowS appends to dst an ECDSA signature r||s in its low-s form, when alg
+// is an ECDSA algorithm, the signature has that algorithm's size and its s
+// is above half the group order; ok is false when the token's own spelling
+// is the canonical one. It allocates nothing.
+func lowS(alg Algorithm, sig, dst []byte) (low []byte, ok bool) {
 	switch alg { // before the map lookup: this runs for every token
 	case ES256, ES384, ES512:
 	default:
 		return nil, false
 	}
-	info := algorithms[alg]
-	size := (info.curve.Params().BitSize + 7) / 8
+	orders := ecdsaOrders[alg]
+	n, half := orders[0], orders[1]
+	size := len(n)
 	if len(sig) != 2*size {
 		return nil, false
 	}
-	n := info.curve.Params().N
-	s := new(big.Int).SetBytes(sig[size:])
-	if s.Cmp(new(big.Int).Rsh(n, 1)) <= 0 || s.Cmp(n) >= 0 {
+	s := sig[size:]
+	if bytes.Compare(s, half) <= 0 || bytes.Compare(s, n) >= 0 {
 		return nil, false
 	}
-	low = append([]byte(nil), sig...)
-	s.Sub(n, s).FillBytes(low[size:])
+	low = append(dst, sig...)
+	// n − s, byte by byte from the least significant, with a borrow.
+	borrow := 0
+	for i := size - 1; i >= 0; i-- {
+		d := int(n[i]) - int(s[i]) - borrow
+		borrow = 0
+		if d < 0 {
+			d, borrow = d+256, 1
+		}
+		low[size+i] = byte(d)
+	}
 	return low, true
 }
 
