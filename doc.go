@@ -41,6 +41,14 @@
 // [WithTrustedIssuers] lets one verifier accept several issuers, each with
 // its own keys. Key changes and JWKS fetches are audit events too.
 //
+// Keys kept as JWKs or PEM are imported with [ParseJWK], [ParseJWKSet] and
+// [ParsePEM], under the rules a RemoteKeySet applies to what it fetches.
+// Weak material is refused wherever a key comes from: short HMAC secrets,
+// RSA moduli outside 2048 to 8192 bits or with the ROCA structure,
+// small-order or non-canonical Ed25519 keys. [InsecureLegacyHMACKey] is the
+// one way to accept tokens signed with a short secret, for verification
+// only and marked in every event, while a service moves off it.
+//
 // # Errors
 //
 // Every failure has exactly one [Reason], read with [ReasonOf], and a

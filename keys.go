@@ -52,7 +52,9 @@ type Key struct {
 //     and not one of the keys CVE-2017-15361 (ROCA) made weak.
 //   - *ecdsa.PrivateKey or *ecdsa.PublicKey for ES256 (P-256), ES384 (P-384)
 //     and ES512 (P-521).
-//   - ed25519.PrivateKey or ed25519.PublicKey for EdDSA.
+//   - ed25519.PrivateKey or ed25519.PublicKey for EdDSA; a public key of
+//     small order, or not canonically encoded, is refused: anyone could
+//     make signatures that verify with it.
 //   - any other crypto.Signer whose Public key fits the algorithm, so that
 //     a key held in a KMS or an HSM can sign.
 //
