@@ -67,6 +67,7 @@ func verifyCases() []verifyCase {
 		{name: "audience unexpected", token: issueWith(Claims{Subject: "a", Audience: []string{"api"}}), reason: ReasonAudience},
 		{name: "subject", opts: []VerifierOption{WithSubject("bob")}, token: issueWith(sub), reason: ReasonSubject},
 		{name: "missing exp", token: forged(hdrK1, `{"sub":"a"}`), reason: ReasonMissingClaim},
+		{name: "signed claims not valid", token: forged(hdrK1, `{"sub":"a","exp":"tomorrow"}`), reason: ReasonInvalidClaims},
 		{name: "missing private", opts: []VerifierOption{WithRequiredClaims("tenant")}, token: issueWith(sub), reason: ReasonMissingClaim},
 		{name: "too old", opts: []VerifierOption{WithMaxAge(time.Minute)}, token: forged(hdrK1, fmt.Sprintf(`{"sub":"a","exp":%d,"iat":%d}`, future, nowUnix-120)), reason: ReasonTooOld},
 		{name: "revoked", opts: []VerifierOption{WithValidator(func(context.Context, *Token) error {
@@ -84,7 +85,7 @@ func verifyCases() []verifyCase {
 
 // issueOnlyReasons are the reasons only Issue can produce; TestIssueReasons
 // reaches them.
-var issueOnlyReasons = []Reason{ReasonInvalidClaims, ReasonSigning}
+var issueOnlyReasons = []Reason{ReasonSigning}
 
 // eventOnlyReasons are reasons no call returns: they mark events of their
 // own (TestRemoteKeySetFailures reaches them).
