@@ -16,6 +16,7 @@ type AuditOption interface {
 	Option
 	KeySetOption
 	RemoteKeySetOption
+	RevokerOption
 }
 
 // auditConfig is what the audit options set. Every producer holds one and
@@ -38,6 +39,7 @@ func (o auditOption) applyIssuer(c *issuerConfig) error             { return o(&
 func (o auditOption) applyVerifier(c *verifierConfig) error         { return o(&c.audit) }
 func (o auditOption) applyKeySet(c *keySetConfig) error             { return o(&c.audit) }
 func (o auditOption) applyRemoteKeySet(c *remoteKeySetConfig) error { return o(&c.audit) }
+func (o auditOption) applyRevoker(c *revokerConfig) error           { return o(&c.audit) }
 
 var _ AuditOption = auditOption(nil)
 

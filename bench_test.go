@@ -2,6 +2,7 @@ package jwtaudit
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -179,6 +180,49 @@ func BenchmarkKeyLookup(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := tc.f.findKey(ctx, kid, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyRevocation measures the in-memory revocation check on the
+// request's path: Verify HS256 without a store, with an empty one, and with
+// a store of 100,000 revoked tokens.
+func BenchmarkVerifyRevocation(b *testing.B) {
+	ctx := context.Background()
+	key := mustKey(b, "bench-key", HS256, testSecret)
+	is, err := NewIssuer(WithKeys(key))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := is.Issue(ctx, benchClaims)
+	if err != nil {
+		b.Fatal(err)
+	}
+	full := NewMemoryRevocations(MemoryStoreOptions{})
+	for i := range 100_000 {
+		if err := full.Revoke(ctx, Revocation{ID: fmt.Sprintf("revoked-%d", i), Until: time.Now().Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		opts []VerifierOption
+	}{
+		{"none", nil},
+		{"memory-empty", []VerifierOption{WithRevocation(NewMemoryRevocations(MemoryStoreOptions{}), RevocationPolicy{})}},
+		{"memory-100k", []VerifierOption{WithRevocation(full, RevocationPolicy{})}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			v, err := NewVerifier(append([]VerifierOption{WithKeys(key)}, tc.opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, raw); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -3,6 +3,7 @@ package jwtaudit
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -128,6 +129,51 @@ func (v *Verifier) runValidators(ctx context.Context, tok *Token) error {
 			}
 			return failWrap(ReasonRejected, verr, fmt.Sprintf("validator %d", i))
 		}
+	}
+	return nil
+}
+
+// revocationUnchecked marks the event of a token let through, failing
+// open, without a revocation check.
+var revocationUnchecked = slog.String("revocation", "unchecked: the store could not answer")
+
+// checkRevocation asks the revocation store about a token whose claims
+// passed every check.
+func (v *Verifier) checkRevocation(ctx context.Context, c *Claims, ev *Event) error {
+	store, policy := v.cfg.revocations, v.cfg.revocationPolicy
+	if store == nil {
+		return nil
+	}
+	if c.ID == "" && !policy.AllowMissingID {
+		return fail(ReasonMissingClaim, "no jti, which revocation needs")
+	}
+	revoked, err := store.Revoked(ctx, c)
+	switch {
+	case err != nil && policy.FailOpen:
+		ev.Attrs = append(ev.Attrs, revocationUnchecked)
+		return nil
+	case err != nil:
+		return failWrap(ReasonStoreUnavailable, err, "revocation could not be checked")
+	case revoked:
+		return fail(ReasonRevoked, "jti or subject revoked")
+	}
+	return nil
+}
+
+// checkReplay records the first use of a one-time token.
+func (v *Verifier) checkReplay(ctx context.Context, c *Claims) error {
+	if v.cfg.replays == nil {
+		return nil
+	}
+	if c.ID == "" || c.ExpiresAt.IsZero() {
+		return fail(ReasonMissingClaim, "no jti or exp, which a one-time token needs")
+	}
+	first, err := v.cfg.replays.FirstUse(ctx, c.Issuer, c.ID, c.ExpiresAt.Add(v.cfg.leeway))
+	switch {
+	case err != nil:
+		return failWrap(ReasonStoreUnavailable, err, "the token's use could not be recorded")
+	case !first:
+		return fail(ReasonReplayed, "jti used before")
 	}
 	return nil
 }

@@ -49,6 +49,16 @@
 // one way to accept tokens signed with a short secret, for verification
 // only and marked in every event, while a service moves off it.
 //
+// # Revocation
+//
+// [WithRevocation] makes a verifier check a [RevocationStore] after the
+// signature and claims: one token revoked by its issuer and "jti", or
+// every token of a subject issued before a time. A [Revoker] revokes, and
+// records each revocation (op revoke). [MemoryRevocations] keeps them in
+// this process, bounded, each forgotten once the tokens it covers have
+// expired. [WithReplayGuard] makes tokens one-time: only the first
+// verification of a "jti" succeeds, later ones get [ErrReplayed].
+//
 // # Errors
 //
 // Every failure has exactly one [Reason], read with [ReasonOf], and a

@@ -13,55 +13,59 @@ type Reason uint8
 
 // The reasons, one per sentinel error. ReasonNone marks a success.
 const (
-	ReasonNone           Reason = iota // success: no failure
-	ReasonTooLarge                     // ErrTooLarge
-	ReasonMalformed                    // ErrMalformed
-	ReasonAlgorithm                    // ErrAlgorithm
-	ReasonUnknownKey                   // ErrUnknownKey
-	ReasonSignature                    // ErrSignature
-	ReasonType                         // ErrType
-	ReasonExpired                      // ErrExpired
-	ReasonNotYetValid                  // ErrNotYetValid
-	ReasonIssuedInFuture               // ErrIssuedInFuture
-	ReasonIssuer                       // ErrIssuer
-	ReasonAudience                     // ErrAudience
-	ReasonSubject                      // ErrSubject
-	ReasonMissingClaim                 // ErrMissingClaim
-	ReasonTooOld                       // ErrTooOld
-	ReasonRevoked                      // ErrRevoked
-	ReasonRejected                     // ErrRejected
-	ReasonInvalidClaims                // ErrInvalidClaims
-	ReasonSigning                      // ErrSigning
-	ReasonAudit                        // ErrAudit
-	ReasonInternal                     // ErrInternal
-	ReasonKeyFetch                     // ErrKeyFetch
+	ReasonNone             Reason = iota // success: no failure
+	ReasonTooLarge                       // ErrTooLarge
+	ReasonMalformed                      // ErrMalformed
+	ReasonAlgorithm                      // ErrAlgorithm
+	ReasonUnknownKey                     // ErrUnknownKey
+	ReasonSignature                      // ErrSignature
+	ReasonType                           // ErrType
+	ReasonExpired                        // ErrExpired
+	ReasonNotYetValid                    // ErrNotYetValid
+	ReasonIssuedInFuture                 // ErrIssuedInFuture
+	ReasonIssuer                         // ErrIssuer
+	ReasonAudience                       // ErrAudience
+	ReasonSubject                        // ErrSubject
+	ReasonMissingClaim                   // ErrMissingClaim
+	ReasonTooOld                         // ErrTooOld
+	ReasonRevoked                        // ErrRevoked
+	ReasonRejected                       // ErrRejected
+	ReasonInvalidClaims                  // ErrInvalidClaims
+	ReasonSigning                        // ErrSigning
+	ReasonAudit                          // ErrAudit
+	ReasonInternal                       // ErrInternal
+	ReasonKeyFetch                       // ErrKeyFetch
+	ReasonReplayed                       // ErrReplayed
+	ReasonStoreUnavailable               // ErrStoreUnavailable
 
 	reasonCount // keep last: the number of reasons
 )
 
 var reasonNames = [reasonCount]string{
-	ReasonNone:           "none",
-	ReasonTooLarge:       "too_large",
-	ReasonMalformed:      "malformed",
-	ReasonAlgorithm:      "algorithm",
-	ReasonUnknownKey:     "unknown_key",
-	ReasonSignature:      "signature",
-	ReasonType:           "type",
-	ReasonExpired:        "expired",
-	ReasonNotYetValid:    "not_yet_valid",
-	ReasonIssuedInFuture: "issued_in_future",
-	ReasonIssuer:         "issuer",
-	ReasonAudience:       "audience",
-	ReasonSubject:        "subject",
-	ReasonMissingClaim:   "missing_claim",
-	ReasonTooOld:         "too_old",
-	ReasonRevoked:        "revoked",
-	ReasonRejected:       "rejected",
-	ReasonInvalidClaims:  "invalid_claims",
-	ReasonSigning:        "signing",
-	ReasonAudit:          "audit",
-	ReasonInternal:       "internal",
-	ReasonKeyFetch:       "key_fetch",
+	ReasonNone:             "none",
+	ReasonTooLarge:         "too_large",
+	ReasonMalformed:        "malformed",
+	ReasonAlgorithm:        "algorithm",
+	ReasonUnknownKey:       "unknown_key",
+	ReasonSignature:        "signature",
+	ReasonType:             "type",
+	ReasonExpired:          "expired",
+	ReasonNotYetValid:      "not_yet_valid",
+	ReasonIssuedInFuture:   "issued_in_future",
+	ReasonIssuer:           "issuer",
+	ReasonAudience:         "audience",
+	ReasonSubject:          "subject",
+	ReasonMissingClaim:     "missing_claim",
+	ReasonTooOld:           "too_old",
+	ReasonRevoked:          "revoked",
+	ReasonRejected:         "rejected",
+	ReasonInvalidClaims:    "invalid_claims",
+	ReasonSigning:          "signing",
+	ReasonAudit:            "audit",
+	ReasonInternal:         "internal",
+	ReasonKeyFetch:         "key_fetch",
+	ReasonReplayed:         "replayed",
+	ReasonStoreUnavailable: "store_unavailable",
 }
 
 // String returns the stable snake_case name of r, such as "expired".
@@ -139,10 +143,21 @@ var (
 	// although "exp" has not passed.
 	ErrTooOld = newSentinel(ReasonTooOld, "token too old")
 
-	// ErrRevoked: the token has been revoked. The core package does not keep
-	// a revocation list; a validator added with [WithValidator] returns
-	// ErrRevoked (possibly wrapped) to reject a revoked token with this reason.
+	// ErrRevoked: the token has been revoked: by its "jti", or with every
+	// token of its subject issued before a time, in the store given to
+	// [WithRevocation]. A validator may return it too (possibly wrapped).
 	ErrRevoked = newSentinel(ReasonRevoked, "token revoked")
+
+	// ErrReplayed: a one-time token ([WithReplayGuard]) was verified
+	// before; only its first verification succeeds.
+	ErrReplayed = newSentinel(ReasonReplayed, "token already used")
+
+	// ErrStoreUnavailable: the revocation or replay store could not say
+	// whether the token may pass (a shared store out of reach for longer
+	// than it tolerates), so it is refused: the verifier fails closed
+	// unless its [RevocationPolicy] says otherwise. From a [Revoker], the
+	// revocation could not be stored.
+	ErrStoreUnavailable = newSentinel(ReasonStoreUnavailable, "revocation store unavailable")
 
 	// ErrRejected: a validator added with [WithValidator] refused the token
 	// with an error that carries no reason of its own. The validator's error

@@ -60,6 +60,7 @@ const (
 	OpAuditDropped               // an AsyncSink dropped events; Attrs has their count
 	OpKeyRotate                  // a KeySet changed: a key published, rotated in, or removed
 	OpJWKSFetch                  // a RemoteKeySet fetched its JWKS, or failed to
+	OpRevoke                     // a Revoker revoked a token, or a subject's tokens
 )
 
 var opNames = [...]string{
@@ -68,10 +69,11 @@ var opNames = [...]string{
 	OpAuditDropped: "audit_dropped",
 	OpKeyRotate:    "key_rotate",
 	OpJWKSFetch:    "jwks_fetch",
+	OpRevoke:       "revoke",
 }
 
-// String returns "issue", "verify", "audit_dropped", "key_rotate" or
-// "jwks_fetch".
+// String returns "issue", "verify", "audit_dropped", "key_rotate",
+// "jwks_fetch" or "revoke".
 func (o Op) String() string { return enumName(opNames[:], int(o)) }
 
 // MarshalText encodes o as String does.
@@ -114,7 +116,7 @@ func outcomeOf(r Reason) Outcome {
 	switch r {
 	case ReasonNone:
 		return OutcomeSuccess
-	case ReasonSigning, ReasonAudit, ReasonInternal, ReasonKeyFetch:
+	case ReasonSigning, ReasonAudit, ReasonInternal, ReasonKeyFetch, ReasonStoreUnavailable:
 		return OutcomeError
 	}
 	return OutcomeRejected
@@ -288,6 +290,11 @@ func (e Event) Message() string {
 			return "JWKS fetched"
 		}
 		return "JWKS fetch failed"
+	case OpRevoke:
+		if ok {
+			return "revoked"
+		}
+		return "revocation failed"
 	}
 	return "audit event"
 }

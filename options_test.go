@@ -21,9 +21,9 @@ func TestOptionsServeTheirConstructors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type serves struct{ issuer, verifier, keySet, remote bool }
-	audit := serves{true, true, true, true}
-	shared := serves{true, true, false, false}
+	type serves struct{ issuer, verifier, keySet, remote, revoker bool }
+	audit := serves{true, true, true, true, true}
+	shared := serves{true, true, false, false, false}
 	for _, tc := range []struct {
 		name   string
 		option any
@@ -49,13 +49,16 @@ func TestOptionsServeTheirConstructors(t *testing.T) {
 		{"WithTrustedIssuers", WithTrustedIssuers(TrustedIssuer{Issuer: "i", Keys: []*Key{key}}), serves{verifier: true}},
 		{"WithValidator", WithValidator(func(context.Context, *Token) error { return nil }), serves{verifier: true}},
 		{"InsecureAllowMissingExpiry", InsecureAllowMissingExpiry(), serves{verifier: true}},
+		{"WithRevocation", WithRevocation(NewMemoryRevocations(MemoryStoreOptions{}), RevocationPolicy{}), serves{verifier: true}},
+		{"WithReplayGuard", WithReplayGuard(NewMemoryReplay(MemoryStoreOptions{})), serves{verifier: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, issuer := tc.option.(IssuerOption)
 			_, verifier := tc.option.(VerifierOption)
 			_, keySet := tc.option.(KeySetOption)
 			_, remote := tc.option.(RemoteKeySetOption)
-			if got := (serves{issuer, verifier, keySet, remote}); got != tc.want {
+			_, revoker := tc.option.(RevokerOption)
+			if got := (serves{issuer, verifier, keySet, remote, revoker}); got != tc.want {
 				t.Errorf("serves %+v, want %+v", got, tc.want)
 			}
 		})

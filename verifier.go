@@ -88,7 +88,12 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 //     ([ErrIssuedInFuture]), "iss" ([ErrIssuer]), "aud" ([ErrAudience]),
 //     "sub" ([ErrSubject]), required claims ([ErrMissingClaim]), maximum age
 //     ([ErrTooOld]);
-//  9. the validators, in the order they were added.
+//  9. with [WithRevocation], the revocation store ([ErrRevoked],
+//     [ErrMissingClaim] for a token without "jti", [ErrStoreUnavailable]);
+//  10. the validators, in the order they were added;
+//  11. with [WithReplayGuard], the token's first use ([ErrReplayed],
+//     [ErrMissingClaim], [ErrStoreUnavailable]), last, so that only a
+//     token that passed everything else uses up its "jti".
 //
 // The claims are decoded once, after step 6, whatever its result: for the
 // checks when the signature holds, and for the event alone, marked
@@ -138,8 +143,14 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	if err := v.checkClaims(now, &header, &claims, &match, &signed.expect); err != nil {
 		return nil, err
 	}
+	if err := v.checkRevocation(ctx, &claims, ev); err != nil {
+		return nil, err
+	}
 	tok := &Token{Header: header, Claims: claims, Fingerprint: ev.Fingerprint, payload: parts.payload}
 	if err := v.runValidators(ctx, tok); err != nil {
+		return nil, err
+	}
+	if err := v.checkReplay(ctx, &claims); err != nil {
 		return nil, err
 	}
 	ev.Verified = true

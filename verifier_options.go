@@ -21,6 +21,9 @@ type verifierConfig struct {
 	expiryOptional     bool
 	source             KeySource
 	trusted            map[string]*trustedIssuer // WithTrustedIssuers
+	revocations        RevocationStore
+	revocationPolicy   RevocationPolicy
+	replays            ReplayStore
 }
 
 // defaultMaxTokenSize bounds the input Verify looks at. Real tokens are a
@@ -144,6 +147,37 @@ func WithValidator(v Validator) VerifierOption {
 			return errors.New("jwtaudit: WithValidator: nil validator")
 		}
 		c.validators = append(c.validators, v)
+		return nil
+	})
+}
+
+// WithRevocation makes the verifier refuse revoked tokens with
+// [ErrRevoked]: after the signature and every claim check, before the
+// validators, it asks store whether the token's "jti", or its subject's
+// tokens issued before its "iat", are revoked. A [Revoker] over the same
+// store revokes. policy's zero value refuses tokens without "jti" and
+// tokens the store cannot answer for (see [RevocationPolicy]).
+func WithRevocation(store RevocationStore, policy RevocationPolicy) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if store == nil {
+			return errors.New("jwtaudit: WithRevocation: nil store")
+		}
+		c.revocations, c.revocationPolicy = store, policy
+		return nil
+	})
+}
+
+// WithReplayGuard makes every token one-time, for magic links and password
+// resets: the first verification of a token that passes every check, the
+// validators included, records its issuer and "jti" in store, atomically,
+// and later ones are refused with [ErrReplayed]. "jti" and "exp" become
+// required. Use a verifier of its own for one-time tokens.
+func WithReplayGuard(store ReplayStore) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if store == nil {
+			return errors.New("jwtaudit: WithReplayGuard: nil store")
+		}
+		c.replays = store
 		return nil
 	})
 }

@@ -80,8 +80,34 @@ func verifyCases() []verifyCase {
 			panic("boom")
 		})}, token: issueWith(sub), reason: ReasonInternal},
 		{name: "audit sink fails", token: issueWith(sub), sinkErr: errors.New("disk full"), reason: ReasonAudit},
+		{name: "revoked in the store", opts: []VerifierOption{WithRevocation(revokedSubject("user-42"), RevocationPolicy{})}, token: issueWith(sub), reason: ReasonRevoked},
+		{name: "revocation store unavailable", opts: []VerifierOption{WithRevocation(brokenStore{}, RevocationPolicy{})}, token: issueWith(sub), reason: ReasonStoreUnavailable},
+		{name: "replayed", opts: []VerifierOption{WithReplayGuard(usedUp{})}, token: issueWith(sub), reason: ReasonReplayed},
 	}
 }
+
+// revokedSubject is a store in which every token of sub is revoked.
+func revokedSubject(sub string) RevocationStore {
+	m := NewMemoryRevocations(MemoryStoreOptions{Clock: fixedClock(testNow)})
+	_ = m.Revoke(context.Background(), Revocation{Subject: sub, IssuedBefore: testNow.Add(time.Hour), Until: testNow.Add(2 * time.Hour)})
+	return m
+}
+
+// brokenStore cannot answer, like a shared store out of reach.
+type brokenStore struct{}
+
+func (brokenStore) Revoke(context.Context, Revocation) error { return errors.New("connection refused") }
+func (brokenStore) Revoked(context.Context, *Claims) (bool, error) {
+	return false, errors.New("connection refused")
+}
+func (brokenStore) FirstUse(context.Context, string, string, time.Time) (bool, error) {
+	return false, errors.New("connection refused")
+}
+
+// usedUp has seen every token before.
+type usedUp struct{}
+
+func (usedUp) FirstUse(context.Context, string, string, time.Time) (bool, error) { return false, nil }
 
 // issueOnlyReasons are the reasons only Issue can produce; TestIssueReasons
 // reaches them.
