@@ -37,6 +37,7 @@ const (
 	ReasonKeyFetch                       // ErrKeyFetch
 	ReasonReplayed                       // ErrReplayed
 	ReasonStoreUnavailable               // ErrStoreUnavailable
+	ReasonNoToken                        // ErrNoToken
 
 	reasonCount // keep last: the number of reasons
 )
@@ -66,6 +67,7 @@ var reasonNames = [reasonCount]string{
 	ReasonKeyFetch:         "key_fetch",
 	ReasonReplayed:         "replayed",
 	ReasonStoreUnavailable: "store_unavailable",
+	ReasonNoToken:          "no_token",
 }
 
 // String returns the stable snake_case name of r, such as "expired".
@@ -83,6 +85,11 @@ func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // The sentinel errors. Test for them with [errors.Is]; the errors returned by
 // this package wrap them with details (never the token or a key).
 var (
+	// ErrNoToken: Verify was given no token at all, as for a request that
+	// carries no credentials (the httpauth middleware verifies "" then, so
+	// that such a request has its event too).
+	ErrNoToken = newSentinel(ReasonNoToken, "no token")
+
 	// ErrTooLarge: the token is longer than the verifier's size limit
 	// (8 KiB unless [WithMaxTokenSize] says otherwise). Checked first, before
 	// any decoding, so that oversized input costs nothing.

@@ -70,7 +70,8 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 //
 // The checks run in this order and stop at the first failure:
 //
-//  1. size ([ErrTooLarge]), before anything is decoded;
+//  1. an empty token is [ErrNoToken]; then size ([ErrTooLarge]), before
+//     anything is decoded;
 //  2. the compact form: three strict base64url segments ([ErrMalformed]);
 //  3. the header: strict JSON, no "crit" or "b64" ([ErrMalformed]), and an
 //     "alg" that is supported and allowed ([ErrAlgorithm]);
@@ -116,6 +117,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (tok *Token, err er
 }
 
 func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Event) (*Token, error) {
+	if raw == "" {
+		return nil, fail(ReasonNoToken, "no token given")
+	}
 	if len(raw) > v.cfg.maxSize {
 		return nil, fail(ReasonTooLarge, "%d bytes, the limit is %d", len(raw), v.cfg.maxSize)
 	}

@@ -50,6 +50,7 @@ func verifyCases() []verifyCase {
 	sub := Claims{Subject: "user-42"}
 	return []verifyCase{
 		{name: "valid", token: issueWith(sub), reason: ReasonNone},
+		{name: "no token", token: literal(""), reason: ReasonNoToken, kid: "-", alg: "-"},
 		{name: "too large", token: literal(strings.Repeat("a", defaultMaxTokenSize+1)), reason: ReasonTooLarge, kid: "-", alg: "-"},
 		{name: "malformed", token: literal("not.a-token"), reason: ReasonMalformed, kid: "-", alg: "-"},
 		{name: "algorithm none", token: forged(`{"alg":"none","kid":"k1"}`, `{"sub":"a","exp":1798000000}`), reason: ReasonAlgorithm, kid: "k1", alg: "none"},
@@ -183,8 +184,8 @@ func TestVerifyReasons(t *testing.T) {
 				t.Errorf("event kid %q alg %q, want %q %q", ev.KeyID, ev.Algorithm, wantKid, wantAlg)
 			}
 			wantFP := FingerprintOf(raw)
-			if tc.reason == ReasonTooLarge {
-				wantFP = Fingerprint{} // oversize input is not even hashed
+			if tc.reason == ReasonTooLarge || tc.reason == ReasonNoToken {
+				wantFP = Fingerprint{} // no token, or oversize input, is not hashed
 			}
 			if ev.Fingerprint != wantFP {
 				t.Errorf("event fingerprint %s, want %s", ev.Fingerprint, wantFP)

@@ -1,0 +1,46 @@
+// Package httpauth is net/http middleware that checks a bearer token on
+// every request with a [jwtaudit.Verifier], answers the way RFC 6750 asks,
+// and leaves exactly one audit event per request, with the request's
+// method, route, client address and request id in it.
+//
+//	verifier, err := jwtaudit.NewVerifier(append(httpauth.VerifierOptions(), shared)...)
+//	authn := httpauth.Middleware(verifier, httpauth.WithRealm("api"))
+//	admin := httpauth.Middleware(verifier, httpauth.WithRealm("api"), httpauth.RequireScopes("admin"))
+//	mux.Handle("GET /me", authn(me))
+//	mux.Handle("GET /admin", admin(adminPage))
+//
+// # What a request gets
+//
+// The token is taken from exactly one "Authorization: Bearer" header (the
+// scheme in any case, RFC 7235), or, by option, from a cookie, from the
+// access_token query parameter of RFC 6750 §2.3 (off unless enabled) or
+// from an extractor of your own. The answers follow RFC 6750 §3, with a
+// small RFC 9457 problem document as body:
+//
+//   - no credentials (or another scheme): 401, WWW-Authenticate: Bearer
+//     realm="…", no error code;
+//   - an invalid token: 401, error="invalid_token", "Invalid token";
+//   - an expired token: 401, error="invalid_token", error_description="the
+//     token expired", "Token expired";
+//   - a malformed request (two Authorization headers, two tokens, another
+//     scheme mixed in, credentials in two places): 400,
+//     error="invalid_request";
+//   - a missing scope: 403, error="insufficient_scope", scope="…";
+//   - the service unable to decide (its audit trail or revocation store
+//     failing): 503.
+//
+// A client learns nothing else: never the reason, a key id or a claim.
+// [WithErrorHandler] replaces the answer. The verified token is in the
+// request's context: [TokenFrom].
+//
+// # One event per request
+//
+// The middleware calls Verify once per request, also for a request without
+// credentials (with an empty token, [jwtaudit.ErrNoToken]), so every
+// request that reaches it is on the trail. [VerifierOptions] gives the
+// verifier what the middleware needs: the request's attributes in the
+// event ([RequestAttrs] as [jwtaudit.WithContextAttrs]) and the scope check
+// as a validator, so that a request refused for its scopes has one event,
+// which says so. A verifier built without them cannot check scopes: the
+// middleware then answers 500 rather than let a request through unchecked.
+package httpauth

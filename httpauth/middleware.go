@@ -1,0 +1,156 @@
+package httpauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/jwtaudit/jwtaudit"
+)
+
+// Option configures [Middleware].
+type Option func(*config)
+
+type config struct {
+	realm      string
+	scopes     []string
+	cookie     string
+	query      bool
+	extract    func(*http.Request) (string, error)
+	onError    func(http.ResponseWriter, *http.Request, *Problem)
+	maxScanned int
+}
+
+// WithRealm sets the realm of the WWW-Authenticate answers (default
+// "api").
+func WithRealm(realm string) Option { return func(c *config) { c.realm = realm } }
+
+// RequireScopes makes the middleware refuse, with 403 insufficient_scope,
+// a token that does not grant every one of scopes (see [Scopes]). The
+// verifier needs [VerifierOptions] for it.
+func RequireScopes(scopes ...string) Option {
+	return func(c *config) { c.scopes = append(c.scopes, scopes...) }
+}
+
+// WithCookie also takes the token from the named cookie. A request that
+// carries it both there and in a header is refused as malformed.
+func WithCookie(name string) Option { return func(c *config) { c.cookie = name } }
+
+// AllowQueryToken also takes the token from the access_token query
+// parameter (RFC 6750 §2.3). It is off by default: URLs end up in logs,
+// browser histories and Referer headers.
+func AllowQueryToken() Option { return func(c *config) { c.query = true } }
+
+// WithExtractor takes the token with a function of your own instead: it
+// returns "" for a request without credentials, and an error for malformed
+// ones (answered 400 invalid_request; the error is not shown to the
+// client).
+func WithExtractor(extract func(*http.Request) (string, error)) Option {
+	return func(c *config) { c.extract = extract }
+}
+
+// WithErrorHandler replaces how a refused request is answered. The
+// handler gets what the client may learn and, in Problem.Err, the
+// verifier's error for its own logs.
+func WithErrorHandler(h func(http.ResponseWriter, *http.Request, *Problem)) Option {
+	return func(c *config) { c.onError = h }
+}
+
+// Middleware returns middleware that verifies each request's bearer token
+// with v: the next handler runs only for a request whose token verified
+// (and grants the required scopes), with the token in its context
+// ([TokenFrom]). Every request it sees is one Verify, so one audit event.
+func Middleware(v *jwtaudit.Verifier, opts ...Option) func(http.Handler) http.Handler {
+	if v == nil {
+		panic("httpauth: Middleware: nil verifier")
+	}
+	cfg := config{realm: "api", onError: WriteProblem, maxScanned: 64 << 10}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			state := &requestState{attrs: requestAttrs(r), scopes: cfg.scopes}
+			raw, malformed := cfg.credentials(r)
+			if malformed != "" {
+				state.attrs = append(state.attrs, slog.String("http_auth", malformed))
+				raw = "" // on the record as a request without a usable token
+			}
+			ctx := context.WithValue(r.Context(), stateKey, state)
+			tok, err := v.Verify(ctx, raw)
+			switch {
+			case err != nil:
+				cfg.refuse(w, r, problemFor(err, malformed != ""))
+			case len(cfg.scopes) > 0 && !state.scopesChecked:
+				cfg.refuse(w, r, &Problem{Status: http.StatusInternalServerError, Description: "Internal error",
+					Err: errors.New("httpauth: scopes are required but the verifier has no scope check: build it with httpauth.VerifierOptions()")})
+			default:
+				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, tokenKey, tok)))
+			}
+		})
+	}
+}
+
+func (c *config) refuse(w http.ResponseWriter, r *http.Request, p *Problem) {
+	p.Realm = c.realm
+	if p.Code == "insufficient_scope" {
+		p.Scope = strings.Join(c.scopes, " ")
+	}
+	c.onError(w, r, p)
+}
+
+// credentials returns the request's token, or, for a malformed request,
+// why it is malformed. No credentials at all is "", "".
+func (c *config) credentials(r *http.Request) (token, malformed string) {
+	if c.extract != nil {
+		token, err := c.extract(r)
+		if err != nil {
+			return "", "the extractor refused the request"
+		}
+		return token, ""
+	}
+	var found []string
+	headers := r.Header.Values("Authorization")
+	switch {
+	case len(headers) > 1:
+		return "", "more than one Authorization header"
+	case len(headers) == 1:
+		scheme, rest, _ := strings.Cut(headers[0], " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			rest = strings.TrimLeft(rest, " ")
+			switch {
+			case rest == "":
+				return "", "Bearer without a token"
+			case len(rest) <= c.maxScanned && strings.ContainsAny(rest, " ,\t"):
+				// A longer value goes to the verifier, whose size limit
+				// refuses it before reading it.
+				return "", "more than one token, or another scheme mixed in"
+			}
+			found = append(found, rest)
+		}
+		// Another scheme alone is no bearer credentials (RFC 6750 §3.1).
+	}
+	if c.cookie != "" {
+		if ck, err := r.Cookie(c.cookie); err == nil && ck.Value != "" {
+			found = append(found, ck.Value)
+		}
+	}
+	if c.query {
+		switch values := r.URL.Query()["access_token"]; len(values) {
+		case 0:
+		case 1:
+			found = append(found, values[0])
+		default:
+			return "", "more than one access_token parameter"
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", ""
+	case 1:
+		return found[0], ""
+	}
+	return "", "credentials in more than one place"
+}

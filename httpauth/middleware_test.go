@@ -1,0 +1,284 @@
+package httpauth
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtaudit/jwtaudit"
+)
+
+var (
+	testNow    = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	testSecret = []byte("0123456789abcdef0123456789abcdef")
+)
+
+// events keeps what the verifier records.
+type events struct {
+	mu   sync.Mutex
+	list []jwtaudit.Event
+}
+
+func (e *events) Record(_ context.Context, ev jwtaudit.Event) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, ev)
+	return nil
+}
+
+func (e *events) take() []jwtaudit.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.list
+	e.list = nil
+	return out
+}
+
+func attr(ev jwtaudit.Event, key string) string {
+	for _, a := range ev.Attrs {
+		if a.Key == key {
+			return a.Value.String()
+		}
+	}
+	return ""
+}
+
+// service is a ServeMux with an open route for the token's subject and an
+// admin route, behind the middleware.
+type service struct {
+	*httptest.Server
+	issuer *jwtaudit.Issuer
+	trail  *events
+}
+
+func newService(t *testing.T, opts ...Option) *service {
+	t.Helper()
+	key, err := jwtaudit.NewKey("k1", jwtaudit.HS256, testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail := &events{}
+	clock := jwtaudit.WithClock(func() time.Time { return testNow })
+	issuer, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key), clock)
+	verifier, err := jwtaudit.NewVerifier(append(VerifierOptions(), jwtaudit.WithKeys(key), clock, jwtaudit.WithAudit(trail))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := TokenFrom(r.Context())
+		if !ok {
+			t.Error("no token in the context")
+			return
+		}
+		io.WriteString(w, tok.Claims.Subject)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /me", Middleware(verifier, opts...)(me))
+	mux.Handle("GET /admin", Middleware(verifier, append(opts, RequireScopes("admin"))...)(me))
+	s := &service{Server: httptest.NewServer(mux), issuer: issuer, trail: trail}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *service) token(t *testing.T, c jwtaudit.Claims) string {
+	t.Helper()
+	raw, err := s.issuer.Issue(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+type answer struct {
+	status    int
+	challenge string
+	body      map[string]any
+	text      string
+}
+
+func (s *service) get(t *testing.T, path string, header http.Header) answer {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.URL+path, nil)
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	a := answer{status: res.StatusCode, challenge: res.Header.Get("WWW-Authenticate"), text: string(data)}
+	_ = json.Unmarshal(data, &a.body)
+	return a
+}
+
+func TestAnswers(t *testing.T) {
+	s := newService(t)
+	good := s.token(t, jwtaudit.Claims{Subject: "alice", Private: map[string]any{"scope": "read"}})
+	admin := s.token(t, jwtaudit.Claims{Subject: "bob", Private: map[string]any{"scp": []string{"read", "admin"}}})
+	expired := s.token(t, jwtaudit.Claims{Subject: "alice", IssuedAt: testNow.Add(-2 * time.Hour), ExpiresAt: testNow.Add(-time.Hour)})
+	bearer := func(v ...string) http.Header { return http.Header{"Authorization": v} }
+	for _, tc := range []struct {
+		name      string
+		path      string
+		header    http.Header
+		status    int
+		challenge string
+		detail    string
+		reason    jwtaudit.Reason
+	}{
+		{"valid", "/me", bearer("Bearer " + good), 200, "", "", jwtaudit.ReasonNone},
+		{"scheme in lower case", "/me", bearer("bearer " + good), 200, "", "", jwtaudit.ReasonNone},
+		{"no credentials", "/me", nil, 401, `Bearer realm="api"`, "Authentication required", jwtaudit.ReasonNoToken},
+		{"another scheme", "/me", bearer("Basic YWxpY2U6cHc="), 401, `Bearer realm="api"`, "Authentication required", jwtaudit.ReasonNoToken},
+		{"expired", "/me", bearer("Bearer " + expired), 401, `Bearer realm="api", error="invalid_token", error_description="the token expired"`, "Token expired", jwtaudit.ReasonExpired},
+		{"tampered", "/me", bearer("Bearer " + good[:len(good)-4] + "AAAA"), 401, `Bearer realm="api", error="invalid_token"`, "Invalid token", jwtaudit.ReasonSignature},
+		{"garbage", "/me", bearer("Bearer not-a-token"), 401, `Bearer realm="api", error="invalid_token"`, "Invalid token", jwtaudit.ReasonMalformed},
+		{"two headers", "/me", bearer("Bearer "+good, "Bearer "+good), 400, `Bearer realm="api", error="invalid_request"`, "Invalid request", jwtaudit.ReasonNoToken},
+		{"two tokens", "/me", bearer("Bearer " + good + " " + good), 400, `Bearer realm="api", error="invalid_request"`, "Invalid request", jwtaudit.ReasonNoToken},
+		{"schemes mixed", "/me", bearer("Bearer " + good + ", Basic YWxpY2U6cHc="), 400, `Bearer realm="api", error="invalid_request"`, "Invalid request", jwtaudit.ReasonNoToken},
+		{"bearer without token", "/me", bearer("Bearer "), 400, `Bearer realm="api", error="invalid_request"`, "Invalid request", jwtaudit.ReasonNoToken},
+		{"query token is off", "/me?access_token=" + good, nil, 401, `Bearer realm="api"`, "Authentication required", jwtaudit.ReasonNoToken},
+		{"missing scope", "/admin", bearer("Bearer " + good), 403, `Bearer realm="api", error="insufficient_scope", scope="admin"`, "Insufficient scope", jwtaudit.ReasonRejected},
+		{"scope in scp", "/admin", bearer("Bearer " + admin), 200, "", "", jwtaudit.ReasonNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := s.get(t, tc.path, tc.header)
+			if a.status != tc.status || a.challenge != tc.challenge {
+				t.Errorf("%d %q, want %d %q", a.status, a.challenge, tc.status, tc.challenge)
+			}
+			if tc.status != 200 && (a.body["detail"] != tc.detail || a.body["status"] != float64(tc.status)) {
+				t.Errorf("body %s", a.text)
+			}
+			for _, secret := range []string{"signature", "k1", "alice", "malformed", "expired at"} {
+				if tc.status != 200 && strings.Contains(a.text+a.challenge, secret) {
+					t.Errorf("the answer tells the client %q: %s %s", secret, a.challenge, a.text)
+				}
+			}
+			evs := s.trail.take()
+			if len(evs) != 1 {
+				t.Fatalf("%d events for one request", len(evs))
+			}
+			e := evs[0]
+			if e.Reason != tc.reason || attr(e, "http_method") != "GET" || attr(e, "http_route") != "GET "+strings.Split(tc.path, "?")[0] || attr(e, "client") == "" {
+				t.Errorf("event %s, attrs %v", e.Reason, e.Attrs)
+			}
+			if tc.status == 400 && attr(e, "http_auth") == "" {
+				t.Error("the event does not say what was malformed")
+			}
+		})
+	}
+}
+
+func TestExtractors(t *testing.T) {
+	probe := func(t *testing.T, s *service, req func(*http.Request)) int {
+		r, _ := http.NewRequest("GET", s.URL+"/me", nil)
+		req(r)
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		s.trail.take()
+		return res.StatusCode
+	}
+	t.Run("query", func(t *testing.T) {
+		s := newService(t, AllowQueryToken())
+		tok := s.token(t, jwtaudit.Claims{Subject: "a"})
+		if got := probe(t, s, func(r *http.Request) { r.URL.RawQuery = "access_token=" + tok }); got != 200 {
+			t.Errorf("query token: %d", got)
+		}
+		if got := probe(t, s, func(r *http.Request) {
+			r.URL.RawQuery = "access_token=" + tok
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}); got != 400 {
+			t.Errorf("query and header: %d", got)
+		}
+	})
+	t.Run("cookie", func(t *testing.T) {
+		s := newService(t, WithCookie("session"))
+		tok := s.token(t, jwtaudit.Claims{Subject: "a"})
+		if got := probe(t, s, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "session", Value: tok}) }); got != 200 {
+			t.Errorf("cookie: %d", got)
+		}
+	})
+	t.Run("custom extractor and error handler", func(t *testing.T) {
+		var seen *Problem
+		s := newService(t,
+			WithExtractor(func(r *http.Request) (string, error) { return r.Header.Get("X-Token"), nil }),
+			WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, p *Problem) { seen = p; w.WriteHeader(418) }))
+		tok := s.token(t, jwtaudit.Claims{Subject: "a"})
+		if got := probe(t, s, func(r *http.Request) { r.Header.Set("X-Token", tok) }); got != 200 {
+			t.Errorf("custom extractor: %d", got)
+		}
+		if got := probe(t, s, func(r *http.Request) {}); got != 418 || seen == nil || seen.Status != 401 || seen.Err == nil {
+			t.Errorf("custom error handler: %d %+v", got, seen)
+		}
+	})
+}
+
+// TestHugeHeader sends "Bearer " and 1 MiB of dots (the golang-jwt
+// CVE-2025-30204 class): refused at the cost of the size check.
+func TestHugeHeader(t *testing.T) {
+	s := newService(t)
+	start := time.Now()
+	a := s.get(t, "/me", http.Header{"Authorization": {"Bearer " + strings.Repeat(".", 1<<20)}})
+	if a.status != 401 || time.Since(start) > 2*time.Second {
+		t.Errorf("%d after %v", a.status, time.Since(start))
+	}
+	if evs := s.trail.take(); len(evs) != 1 || evs[0].Reason != jwtaudit.ReasonTooLarge {
+		t.Errorf("events %+v", evs)
+	}
+}
+
+// TestScopesNeedTheValidator checks that a verifier built without
+// VerifierOptions never lets a request through a route that requires
+// scopes.
+func TestScopesNeedTheValidator(t *testing.T) {
+	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, testSecret)
+	v, _ := jwtaudit.NewVerifier(jwtaudit.WithKeys(key))
+	is, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key))
+	tok, _ := is.Issue(context.Background(), jwtaudit.Claims{Subject: "a"})
+	h := Middleware(v, RequireScopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("the handler ran")
+	}))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/admin", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	h.ServeHTTP(rec, req)
+	if rec.Code != 500 {
+		t.Errorf("%d, want 500", rec.Code)
+	}
+}
+
+func TestRequestAttrs(t *testing.T) {
+	r := httptest.NewRequest("GET", "/x", nil)
+	r.Header.Set("X-Request-Id", "req-1\x1b[2J\n")
+	if got := requestAttrs(r); attrValue(got, "request_id") != "req-1[2J" {
+		t.Errorf("request id %q", attrValue(got, "request_id"))
+	}
+	r.Header.Del("X-Request-Id")
+	r.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	if got := requestAttrs(r); attrValue(got, "trace_id") != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("trace id from %v", got)
+	}
+}
+
+func attrValue(attrs []slog.Attr, key string) string {
+	for _, a := range attrs {
+		if a.Key == key {
+			return a.Value.String()
+		}
+	}
+	return ""
+}

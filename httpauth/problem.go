@@ -1,0 +1,85 @@
+package httpauth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jwtaudit/jwtaudit"
+)
+
+// Problem is a refused request's answer: what the client may learn, and
+// the verifier's error for the service's own use.
+type Problem struct {
+	Status      int    // 400, 401, 403, 500 or 503
+	Code        string // RFC 6750 error code: "", "invalid_request", "invalid_token" or "insufficient_scope"
+	Description string // for the client: "Token expired", "Invalid token", …
+	Realm       string // of the WWW-Authenticate header
+	Scope       string // the scopes required, with insufficient_scope
+	Err         error  // the verifier's error: for logs, never for the client
+}
+
+// problemFor maps a verifier's error to what the client may learn: the
+// seed's two messages, "Token expired" and "Invalid token", and the
+// request-level ones, never the reason itself.
+func problemFor(err error, malformed bool) *Problem {
+	p := &Problem{Err: err}
+	switch {
+	case malformed:
+		p.Status, p.Code, p.Description = http.StatusBadRequest, "invalid_request", "Invalid request"
+	case errors.Is(err, jwtaudit.ErrNoToken):
+		p.Status, p.Description = http.StatusUnauthorized, "Authentication required"
+	case errors.Is(err, errInsufficientScope):
+		p.Status, p.Code, p.Description = http.StatusForbidden, "insufficient_scope", "Insufficient scope"
+	case errors.Is(err, jwtaudit.ErrExpired):
+		p.Status, p.Code, p.Description = http.StatusUnauthorized, "invalid_token", "Token expired"
+	default:
+		switch jwtaudit.ReasonOf(err) {
+		case jwtaudit.ReasonAudit, jwtaudit.ReasonStoreUnavailable, jwtaudit.ReasonInternal:
+			p.Status, p.Description = http.StatusServiceUnavailable, "Service unavailable"
+		default:
+			p.Status, p.Code, p.Description = http.StatusUnauthorized, "invalid_token", "Invalid token"
+		}
+	}
+	return p
+}
+
+// WriteProblem is the default answer to a refused request: the
+// WWW-Authenticate header of RFC 6750 §3 on 400, 401 and 403, and an RFC
+// 9457 problem document as body.
+func WriteProblem(w http.ResponseWriter, _ *http.Request, p *Problem) {
+	h := w.Header()
+	if p.Status == http.StatusBadRequest || p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden {
+		h.Set("WWW-Authenticate", challenge(p))
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}{"about:blank", http.StatusText(p.Status), p.Status, p.Description})
+}
+
+// challenge renders the WWW-Authenticate value.
+func challenge(p *Problem) string {
+	var b strings.Builder
+	b.WriteString("Bearer realm=")
+	b.WriteString(strconv.Quote(p.Realm))
+	if p.Code != "" {
+		b.WriteString(`, error=`)
+		b.WriteString(strconv.Quote(p.Code))
+	}
+	if p.Description == "Token expired" {
+		b.WriteString(`, error_description="the token expired"`)
+	}
+	if p.Scope != "" {
+		b.WriteString(`, scope=`)
+		b.WriteString(strconv.Quote(p.Scope))
+	}
+	return b.String()
+}
