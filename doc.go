@@ -56,8 +56,13 @@
 // every token of a subject issued before a time. A [Revoker] revokes, and
 // records each revocation (op revoke). [MemoryRevocations] keeps them in
 // this process, bounded, each forgotten once the tokens it covers have
-// expired. [WithReplayGuard] makes tokens one-time: only the first
-// verification of a "jti" succeeds, later ones get [ErrReplayed].
+// expired; the redisrevoke sub-package shares them among the instances of
+// a service through Redis, each instance checking its own copy in memory.
+// [WithReplayGuard] makes tokens one-time: only the first verification of
+// a "jti" succeeds, later ones get [ErrReplayed].
+//
+// The httpauth sub-package is net/http middleware: bearer tokens taken as
+// RFC 6750 says, its answers, scopes, and one audit event per request.
 //
 // # Errors
 //

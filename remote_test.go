@@ -301,9 +301,9 @@ func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
 	}
 }
 
-// TestRemoteKeySetFlood serves 1 MiB of junk keys: the fetch is recorded
-// as counts and a few reasons, in a small event, at the cost of one pass
-// over the bytes.
+// TestRemoteKeySetFlood serves 1 MiB of junk keys: only the first 100 are
+// examined, and the fetch is recorded as counts and a few reasons, in a
+// small event.
 func TestRemoteKeySetFlood(t *testing.T) {
 	f := newRemoteFixture(t, RemoteKeySetOptions{})
 	body := `{"keys":[` + strings.Repeat(`{},`, (1<<20-20)/3) + `{}]}`
@@ -329,10 +329,9 @@ func TestRemoteKeySetFlood(t *testing.T) {
 	if line.Len() > 4<<10 {
 		t.Errorf("the event is %d bytes", line.Len())
 	}
+	// The work is bounded by what is examined (the counts above), not
+	// measured here: a timed assertion would fail on a loaded machine.
 	t.Logf("1 MiB of junk keys: %v, an event of %d bytes", took, line.Len())
-	if took > 2*time.Second {
-		t.Errorf("the fetch took %v", took)
-	}
 }
 
 // TestRemoteKeySetHidesURLSecrets gives the set a URL with a password and
@@ -395,7 +394,7 @@ func TestRemoteKeySetRefusesPlainHTTP(t *testing.T) {
 // while the fetch hangs, and that a closed set refuses unknown kids at
 // once.
 func TestRemoteKeySetWaitersKeepTheirDeadlines(t *testing.T) {
-	f := newRemoteFixture(t, RemoteKeySetOptions{Timeout: 2 * time.Second, RefreshRateLimit: time.Millisecond})
+	f := newRemoteFixture(t, RemoteKeySetOptions{Timeout: 5 * time.Second, RefreshRateLimit: time.Millisecond})
 	f.srv.mode.Store("hang")
 	other := mustKey(t, "unknown-kid", ES256, loadPrivate(t, "p256.pem"))
 	is, _ := NewIssuer(WithKeys(other))
@@ -408,7 +407,7 @@ func TestRemoteKeySetWaitersKeepTheirDeadlines(t *testing.T) {
 		_, err := f.verifier.Verify(ctx, raw)
 		took := time.Since(start)
 		cancel()
-		if ReasonOf(err) != ReasonUnknownKey || took > time.Second {
+		if ReasonOf(err) != ReasonUnknownKey || took > 2*time.Second { // the fetch hangs for 5 s
 			t.Errorf("caller %d: %v after %v; want unknown_key within its 100 ms deadline", i, err, took)
 		}
 	}
@@ -417,7 +416,7 @@ func TestRemoteKeySetWaitersKeepTheirDeadlines(t *testing.T) {
 	}
 	start := time.Now()
 	_, err := f.verifier.Verify(context.Background(), raw)
-	if took := time.Since(start); ReasonOf(err) != ReasonUnknownKey || took > 100*time.Millisecond {
+	if took := time.Since(start); ReasonOf(err) != ReasonUnknownKey || took > time.Second { // a fetch would take 5 s
 		t.Errorf("after Close: %v after %v; want unknown_key at once", err, took)
 	}
 }

@@ -228,13 +228,13 @@ func TestExtractors(t *testing.T) {
 }
 
 // TestHugeHeader sends "Bearer " and 1 MiB of dots (the golang-jwt
-// CVE-2025-30204 class): refused at the cost of the size check.
+// CVE-2025-30204 class): refused by the verifier's size check, before
+// anything is split or decoded (the event's reason says which check).
 func TestHugeHeader(t *testing.T) {
 	s := newService(t)
-	start := time.Now()
 	a := s.get(t, "/me", http.Header{"Authorization": {"Bearer " + strings.Repeat(".", 1<<20)}})
-	if a.status != 401 || time.Since(start) > 2*time.Second {
-		t.Errorf("%d after %v", a.status, time.Since(start))
+	if a.status != 401 {
+		t.Errorf("status %d", a.status)
 	}
 	if evs := s.trail.take(); len(evs) != 1 || evs[0].Reason != jwtaudit.ReasonTooLarge {
 		t.Errorf("events %+v", evs)
