@@ -7,18 +7,19 @@ import (
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/redistest"
 )
 
 // BenchmarkVerifyWithRedisRevocation shows that the Redis-backed check
 // costs Verify no round trip: HS256 Verify with no revocation check, with
 // the in-memory store, and with the Redis store holding 10,000 revocations.
 func BenchmarkVerifyWithRedisRevocation(b *testing.B) {
-	srv := startRedis(b)
+	srv := redistest.Start(b)
 	ctx := context.Background()
 	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, testSecret)
 	is, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key))
 	raw, _ := is.Issue(ctx, jwtaudit.Claims{Subject: "a"})
-	store, err := New(ctx, srv.client(b), Options{})
+	store, err := New(ctx, srv.Client(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,15 +12,16 @@ import (
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/redistest"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-func newStore(t *testing.T, srv *redisServer, opts Options) *Store {
+func newStore(t *testing.T, srv *redistest.Server, opts Options) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := New(ctx, srv.client(t), opts)
+	s, err := New(ctx, srv.Client(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func eventually(d time.Duration, cond func() bool) bool {
 }
 
 func TestRevocationsReachEveryInstance(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx := context.Background()
 	a, b := newStore(t, srv, Options{}), newStore(t, srv, Options{})
 	now := time.Now()
@@ -68,7 +69,7 @@ func TestRevocationsReachEveryInstance(t *testing.T) {
 		t.Errorf("a late instance: %v %v", got, err)
 	}
 	// Entries carry the TTL of the tokens they cover.
-	ttl, err := srv.client(t).PTTL(ctx, a.tokenKey("https://a.example", "j1")).Result()
+	ttl, err := srv.Client(t).PTTL(ctx, a.tokenKey("https://a.example", "j1")).Result()
 	if err != nil || ttl < 59*time.Minute || ttl > time.Hour {
 		t.Errorf("TTL %v, %v", ttl, err)
 	}
@@ -79,7 +80,7 @@ func TestRevocationsReachEveryInstance(t *testing.T) {
 // Revoke (which stores, sets the expiry and publishes) to the moment the
 // other instance's Revoked says so.
 func TestPropagation(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx := context.Background()
 	a, b := newStore(t, srv, Options{}), newStore(t, srv, Options{})
 	const n = 200
@@ -108,7 +109,7 @@ func TestPropagation(t *testing.T) {
 // (fail closed) and no revoked token is ever accepted; when Redis is back
 // the store recovers by itself, with the revocations it had.
 func TestStaleFailsClosedAndRecovers(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx := context.Background()
 	store := newStore(t, srv, Options{StaleAfter: 300 * time.Millisecond, PingEvery: 100 * time.Millisecond})
 	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, testSecret)
@@ -151,13 +152,13 @@ func TestStaleFailsClosedAndRecovers(t *testing.T) {
 		})
 	}
 	time.Sleep(200 * time.Millisecond)
-	srv.stop()
+	srv.Stop()
 	staleSeen := eventually(3*time.Second, func() bool { _, err := store.Revoked(ctx, &jwtaudit.Claims{ID: "x"}); return errors.Is(err, ErrStale) })
 	time.Sleep(300 * time.Millisecond)
 	openDuringOutage := openAccepted.Load()
 	time.Sleep(200 * time.Millisecond)
 	openGrew := openAccepted.Load() > openDuringOutage
-	srv.start()
+	srv.Restart()
 	recovered := eventually(10*time.Second, func() bool { _, err := closed.Verify(ctx, goodTok); return err == nil })
 	stop.Store(true)
 	wg.Wait()
@@ -187,7 +188,7 @@ func TestStaleFailsClosedAndRecovers(t *testing.T) {
 // goroutines through two verifiers on two stores sharing one Redis:
 // exactly one succeeds, and every attempt has its event.
 func TestOneTimeTokenAcrossInstances(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx := context.Background()
 	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, testSecret)
 	rec := &counter{}

@@ -1,4 +1,7 @@
-package redisrevoke
+// Package redistest starts a redis-server of a test's own, on a free
+// loopback port with its data in a temporary directory, for the tests of
+// the packages that use Redis.
+package redistest
 
 import (
 	"context"
@@ -14,9 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisServer is a redis-server of the test's own, on a free loopback port,
+// Server is a redis-server of the test's own, on a free loopback port,
 // with its data in a temporary directory.
-type redisServer struct {
+type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
@@ -24,9 +27,9 @@ type redisServer struct {
 	cmd  *exec.Cmd
 }
 
-// startRedis starts a server, or skips the test when redis-server is not
+// Start starts a server, or skips the test when redis-server is not
 // installed; with JWTAUDIT_REQUIRE_REDIS=1 a missing server fails it.
-func startRedis(t testing.TB) *redisServer {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -41,17 +44,17 @@ func startRedis(t testing.TB) *redisServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: port}
-	s.start()
-	t.Cleanup(s.stop)
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: port}
+	s.Restart()
+	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
-// start runs the server with append-only persistence, so that a restart
+// Restart runs the server (again, after Stop) with append-only persistence, so that a restart
 // keeps the revocations, as operators must configure it.
-func (s *redisServer) start() {
+func (s *Server) Restart() {
 	s.t.Helper()
 	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no",
@@ -59,7 +62,7 @@ func (s *redisServer) start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.addr()})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
 	defer c.Close()
 	for range 100 {
 		if c.Ping(context.Background()).Err() == nil {
@@ -71,7 +74,8 @@ func (s *redisServer) start() {
 	s.t.Fatalf("redis-server did not start:\n%s", log)
 }
 
-func (s *redisServer) stop() {
+// Stop kills the server, as a crash would.
+func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
@@ -79,10 +83,12 @@ func (s *redisServer) stop() {
 	}
 }
 
-func (s *redisServer) client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.addr(), DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second, MaxRetries: 1})
+// Client returns a client of the server, closed when the test ends.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second, MaxRetries: 1})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
-func (s *redisServer) String() string { return fmt.Sprintf("redis-server on %s", s.addr()) }
+// String names the server.
+func (s *Server) String() string { return fmt.Sprintf("redis-server on %s", s.Addr()) }
