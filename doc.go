@@ -123,7 +123,9 @@
 // returns [ErrAudit] and no token, Verify returns [ErrAudit] and no token,
 // even for a valid one, a [KeySet] change is not made, and a
 // [RemoteKeySet] keeps its previous keys instead of installing the ones it
-// fetched. A decision that could not be recorded is not made. The price is
+// fetched. A decision that could not be recorded is not made (a [Revoker]'s
+// revocation is the exception: refusing it would leave a stolen token
+// valid, so it is made and the call returns ErrAudit). The price is
 // availability: a full disk stops logins. [WithAuditFailOpen] chooses the
 // other side of the trade: the operation goes ahead and the sink's error
 // goes to a function of yours, so the service keeps working while decisions
