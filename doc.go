@@ -144,7 +144,8 @@
 // Issue encodes each key's header once and sizes every token's bytes
 // exactly; Verify copies its input once, matches the header against its keys
 // without allocating, and decodes the claims with a strict reader of its
-// own instead of encoding/json. Signatures are made and checked by
+// own instead of encoding/json. HMAC signatures are made and checked with
+// crypto/hmac from a pooled keyed state; the others by
 // github.com/lestrrat-go/jwx/v3. Benchmarks sit beside the code
 // (go test -bench .) and, against other libraries, in the benchmarks
 // module.

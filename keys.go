@@ -41,6 +41,7 @@ type Key struct {
 	public any  // []byte secret, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 	sigLen int  // length of a raw signature, to size the issued token exactly
 	legacy bool // made by InsecureLegacyHMACKey: verifies only, and says so in events
+	macs   *macPool // HMAC keys: keyed HMACs, signed and checked without jwx
 }
 
 // NewKey binds key material to an id and an algorithm, and refuses weak or
@@ -110,6 +111,7 @@ func (k *Key) setSecret(info algorithmInfo, material any) error {
 	}
 	secret = bytes.Clone(secret)
 	k.signer, k.public, k.sigLen = secret, secret, info.hash.Size()
+	k.macs = newMACPool(info, secret)
 	return nil
 }
 
@@ -250,10 +252,18 @@ func (k Key) LogValue() slog.Value {
 // as a plain Go key (or the caller's crypto.Signer), never as a jwk.Key,
 // which jwx would convert back on every call.
 func (k *Key) sign(input []byte) ([]byte, error) {
+	if k.macs != nil {
+		return k.macs.sum(nil, input), nil
+	}
 	return jwsbb.Sign(k.signer, string(k.alg), input, nil)
 }
 
 // verify checks a raw signature over input with the key's own algorithm.
+// HMAC keys check with crypto/hmac directly, from a pooled keyed state
+// (TestHMACAgreesWithJWX holds them to jwx); the others through jwx.
 func (k *Key) verify(input, signature []byte) error {
+	if k.macs != nil {
+		return k.macs.verify(input, signature)
+	}
 	return jwsbb.Verify(k.public, string(k.alg), input, signature)
 }

@@ -1,6 +1,7 @@
 package jwtaudit
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -11,6 +12,8 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
 
 func TestNewKeyRefuses(t *testing.T) {
@@ -208,6 +211,38 @@ func TestROCAFingerprintSparesOrdinaryKeys(t *testing.T) {
 	for _, name := range []string{"rsa2048.pem", "rsa2048-other.pem"} {
 		if k := loadPrivate(t, name).(*rsa.PrivateKey); hasROCAFingerprint(k.N) {
 			t.Errorf("%s is taken for a ROCA key", name)
+		}
+	}
+}
+
+// TestHMACAgreesWithJWX holds the pooled HMAC signer and verifier to jwx's
+// own: the same signatures, and the same verdicts on right, wrong, short,
+// long and empty signatures, for each HMAC algorithm.
+func TestHMACAgreesWithJWX(t *testing.T) {
+	for _, alg := range []Algorithm{HS256, HS384, HS512} {
+		k := mustKey(t, "k", alg, testSecret)
+		for i, input := range [][]byte{nil, []byte("a"), []byte(strings.Repeat("header.payload", 100))} {
+			ours, err := k.sign(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs, err := jwsbb.Sign(testSecret, string(alg), input, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(ours, theirs) {
+				t.Fatalf("%s input %d: signatures differ", alg, i)
+			}
+			flipped := bytes.Clone(ours)
+			flipped[len(flipped)-1] ^= 1
+			for _, sig := range [][]byte{ours, flipped, ours[:len(ours)-1], append(bytes.Clone(ours), 0), nil} {
+				if (k.verify(input, sig) == nil) != (jwsbb.Verify(testSecret, string(alg), input, sig) == nil) {
+					t.Errorf("%s input %d: verdicts differ on a %d-byte signature", alg, i, len(sig))
+				}
+			}
+			if k.verify(input, ours) != nil || k.verify(input, flipped) == nil {
+				t.Errorf("%s input %d: wrong verdict", alg, i)
+			}
 		}
 	}
 }

@@ -40,7 +40,8 @@ func InsecureLegacyHMACKey(id string, alg Algorithm, secret []byte) (*Key, error
 	case bytes.HasPrefix(bytes.TrimSpace(secret), []byte("-----BEGIN")):
 		return nil, errors.New("jwtaudit: InsecureLegacyHMACKey: the secret is a PEM block, never an HMAC secret")
 	}
-	return &Key{id: id, alg: alg, public: bytes.Clone(secret), sigLen: algorithms[alg].hash.Size(), legacy: true}, nil
+	secret = bytes.Clone(secret)
+	return &Key{id: id, alg: alg, public: secret, sigLen: algorithms[alg].hash.Size(), legacy: true, macs: newMACPool(algorithms[alg], secret)}, nil
 }
 
 // legacyKeyAttr marks the event of a token checked with a legacy key.
