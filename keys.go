@@ -37,10 +37,10 @@ const maxRSABits = 8192
 type Key struct {
 	id     string
 	alg    Algorithm
-	signer any  // []byte secret or crypto.Signer; nil for a public key
-	public any  // []byte secret, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
-	sigLen int  // length of a raw signature, to size the issued token exactly
-	legacy bool // made by InsecureLegacyHMACKey: verifies only, and says so in events
+	signer any      // []byte secret or crypto.Signer; nil for a public key
+	public any      // []byte secret, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	sigLen int      // length of a raw signature, to size the issued token exactly
+	legacy bool     // made by InsecureLegacyHMACKey: verifies only, and says so in events
 	macs   *macPool // HMAC keys: keyed HMACs, signed and checked without jwx
 }
 
