@@ -6,17 +6,14 @@ import (
 	"slices"
 )
 
-// Options are typed by what they configure, in the OpenTelemetry way: each
-// constructor takes an interface of its own, and an option type implements
-// exactly the interfaces of the constructors it means something to. Giving
-// an option to a constructor it does not serve is a compile error.
-//
-// List options ([WithKeys], [WithAudience], [WithAlgorithms],
-// [WithAuditClaims], [WithRequiredClaims], [WithValidator],
-// [WithTrustedIssuers]) add to what earlier ones gave; any other option
-// given twice takes the last value.
-
-// IssuerOption configures [NewIssuer].
+// IssuerOption configures [NewIssuer]. Options are typed by what they
+// configure, in the OpenTelemetry way: each constructor takes an interface
+// of its own, and an option type implements exactly the interfaces of the
+// constructors it means something to, so that giving an option to a
+// constructor it does not serve is a compile error. List options
+// ([WithKeys], [WithAudience], [WithAlgorithms], [WithAuditClaims],
+// [WithRequiredClaims], [WithValidator], [WithTrustedIssuers]) add to what
+// earlier ones gave; any other option given twice takes the last value.
 type IssuerOption interface {
 	applyIssuer(*issuerConfig) error
 }
