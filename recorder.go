@@ -136,19 +136,30 @@ func (e *Event) own(contextAttrs []slog.Attr) {
 // the file sink's chain are written under. A context attribute of one of
 // these names, in any case, is written as ctx_NAME instead, so that it can
 // neither stand in for an event's field nor break the chain.
-var reservedNames = [...]string{
-	"time", "level", "msg", "seq", "prev", "chain",
-	"op", "outcome", "reason", "detail", "alg", "kid", "iss", "sub", "aud",
-	"jti", "exp", "fingerprint", "duration", "verified", "claims",
+var reservedNames = map[string]bool{
+	"time": true, "level": true, "msg": true, "seq": true, "prev": true, "chain": true,
+	"op": true, "outcome": true, "reason": true, "detail": true, "alg": true, "kid": true,
+	"iss": true, "sub": true, "aud": true, "jti": true, "exp": true, "fingerprint": true,
+	"duration": true, "verified": true, "claims": true,
 }
 
+// reservedName reports whether key equals a reserved name up to case, as
+// encoding/json would match them. An ASCII key, as real ones are, is one
+// lookup (strings.ToLower returns a lower-case key as it is); only a key
+// with other letters, which may fold into ASCII ("ſ", the Kelvin sign), is
+// compared name by name.
 func reservedName(key string) bool {
-	for _, r := range reservedNames {
-		if strings.EqualFold(key, r) {
-			return true
+	for i := 0; i < len(key); i++ {
+		if key[i] >= utf8.RuneSelf {
+			for name := range reservedNames {
+				if strings.EqualFold(key, name) {
+					return true
+				}
+			}
+			return false
 		}
 	}
-	return false
+	return reservedNames[strings.ToLower(key)]
 }
 
 // copyOf returns a copy of s with room for extra more elements, or nil

@@ -310,3 +310,16 @@ func TestPanicsEndWithOneEvent(t *testing.T) {
 		})
 	}
 }
+
+// TestReservedNames checks the names a context attribute may not take, in
+// any case encoding/json folds.
+func TestReservedNames(t *testing.T) {
+	for key, want := range map[string]bool{
+		"seq": true, "SEQ": true, "Prev": true, "ſub": true, "\u212aid": true, "claims": true,
+		"sequence": false, "request_id": false, "": false, "ſubject": false,
+	} {
+		if got := reservedName(key); got != want {
+			t.Errorf("reservedName(%q) = %v, want %v", key, got, want)
+		}
+	}
+}

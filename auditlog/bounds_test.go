@@ -69,3 +69,11 @@ func TestNoInputMakesAnUnreadableRecord(t *testing.T) {
 	}
 	reopenAndVerify(t, path, opts, 2)
 }
+
+func TestChainNames(t *testing.T) {
+	for key, want := range map[string]bool{"seq": true, "SEQ": true, "Prev": true, "ſeq": true, "chain": true, "op": false, "sequence": false} {
+		if got := chainName(key); got != want {
+			t.Errorf("chainName(%q) = %v, want %v", key, got, want)
+		}
+	}
+}

@@ -31,9 +31,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jwtaudit/jwtaudit"
 )
@@ -257,15 +259,22 @@ func (s *Sink) Record(ctx context.Context, e jwtaudit.Event) error {
 	return s.write(ctx, e.Time, e.Level(), e.Message(), attrs)
 }
 
-// chainName reports whether an attribute's name, in any case, is one the
-// log record or the chain is written under.
+// chainNames are the names the log record and the chain are written under.
+var chainNames = [...]string{"time", "level", "msg", "seq", "prev", "chain"}
+
+// chainName reports whether an attribute's name, in any case, is one of
+// chainNames, as encoding/json would match them. Every record checks each
+// of its attributes, so an ASCII name, as real ones are, costs one
+// lower-casing (no copy for a lower-case name) and a few comparisons; only
+// a name with other letters, which may fold into ASCII, goes through
+// strings.EqualFold.
 func chainName(key string) bool {
-	for _, name := range [...]string{"time", "level", "msg", "seq", "prev", "chain"} {
-		if strings.EqualFold(key, name) {
-			return true
+	for i := 0; i < len(key); i++ {
+		if key[i] >= utf8.RuneSelf {
+			return slices.ContainsFunc(chainNames[:], func(name string) bool { return strings.EqualFold(key, name) })
 		}
 	}
-	return false
+	return slices.Contains(chainNames[:], strings.ToLower(key))
 }
 
 // write formats one record, the chain members first, and appends it. The

@@ -74,7 +74,7 @@ func challenge(p *Problem) string {
 		b.WriteString(`, error=`)
 		b.WriteString(strconv.Quote(p.Code))
 	}
-	if p.Description == "Token expired" {
+	if p.Code == "invalid_token" && errors.Is(p.Err, jwtaudit.ErrExpired) {
 		b.WriteString(`, error_description="the token expired"`)
 	}
 	if p.Scope != "" {
