@@ -187,9 +187,11 @@ const (
 	maxAttrDepth           = 4    // groups within groups whose strings are bounded
 )
 
-// bound clips every string of the event to maxEventString, and its lists
-// to their bounds: with clipUnverified, what keeps one event, whatever the
-// input, a few tens of kilobytes at most.
+// bound clips every field and string attribute of the event to
+// maxEventString, and its lists to their bounds: with clipUnverified, what
+// keeps an event's size bounded whatever the input. Lists a producer puts
+// in an attribute (a key set's kids) are bounded by what they list; the
+// file sink refuses a record over its limit all the same.
 func (e *Event) bound() {
 	e.Algorithm = Algorithm(clipTo(string(e.Algorithm), maxEventString))
 	e.KeyID = clipTo(e.KeyID, maxEventString)
