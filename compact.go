@@ -3,6 +3,7 @@ package jwtaudit
 import (
 	"encoding/base64"
 	"fmt"
+	"strings"
 )
 
 // b64 is the only encoding a compact JWS may use (RFC 7515 §2): base64url
@@ -10,13 +11,25 @@ import (
 // token has exactly one spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
-// base64urlAlphabet marks the bytes a compact segment may contain.
-var base64urlAlphabet = func() (t [256]bool) {
+// base64urlByte is 1 for the bytes a compact segment may contain and 0
+// for the others.
+var base64urlByte = func() (t [256]byte) {
 	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
-		t[c] = true
+		t[c] = 1
 	}
 	return t
 }()
+
+// allBase64url reports whether every byte of s is in the base64url
+// alphabet. It does not branch per byte: every token's every byte goes
+// through it.
+func allBase64url(s string) bool {
+	ok := byte(1)
+	for i := 0; i < len(s); i++ {
+		ok &= base64urlByte[s[i]]
+	}
+	return ok == 1
+}
 
 // compactParts is a compact JWS split into its decoded parts. token is
 // the verifier's one copy of its input; signingInput is its
@@ -37,31 +50,16 @@ type compactParts struct {
 // here, before anything is allocated.
 func splitCompact(raw string) (compactParts, error) {
 	var p compactParts
-	dots := [2]int{}
-	n := 0
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '.' {
-			if n == 2 {
-				return p, fmt.Errorf("more than three segments")
-			}
-			dots[n] = i
-			n++
-			continue
-		}
-		if !base64urlAlphabet[c] {
-			return p, fmt.Errorf("byte %d is not base64url", i)
-		}
+	// The dots are found with IndexByte, which does not look at one byte
+	// at a time; the alphabet check has no branch per byte. Only a
+	// malformed token is scanned again, for a message that says where.
+	d0 := strings.IndexByte(raw, '.')
+	d1 := d0 + 1 + strings.IndexByte(raw[d0+1:], '.')
+	if d0 <= 0 || d1 <= d0 || strings.IndexByte(raw[d1+1:], '.') >= 0 ||
+		!allBase64url(raw[:d0]) || !allBase64url(raw[d0+1:d1]) || !allBase64url(raw[d1+1:]) {
+		return p, malformed(raw)
 	}
-	if n != 2 {
-		return p, fmt.Errorf("%d segments, a compact JWS has three", n+1)
-	}
-	// An empty signature is left to the signature check, which refuses it:
-	// that is what it is, an unsigned token. An empty payload is left to
-	// the claims decoder: signed, it is an issuer's mistake, not garbage.
-	if dots[0] == 0 {
-		return p, fmt.Errorf("empty header")
-	}
+	dots := [2]int{d0, d1}
 
 	// One buffer holds the copy of the input and its three decoded parts.
 	// The Token keeps the payload, so the buffer is not pooled.
@@ -82,6 +80,30 @@ func splitCompact(raw string) (compactParts, error) {
 		return p, fmt.Errorf("signature: %w", err)
 	}
 	return p, nil
+}
+
+// malformed says what is wrong with a token that splitCompact refused
+// before decoding it.
+func malformed(raw string) error {
+	n := 0
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '.':
+			if n == 2 {
+				return fmt.Errorf("more than three segments")
+			}
+			n++
+		case base64urlByte[c] == 0:
+			return fmt.Errorf("byte %d is not base64url", i)
+		}
+	}
+	if n != 2 {
+		return fmt.Errorf("%d segments, a compact JWS has three", n+1)
+	}
+	// An empty signature is left to the signature check, which refuses it:
+	// that is what it is, an unsigned token. An empty payload is left to
+	// the claims decoder: signed, it is an issuer's mistake, not garbage.
+	return fmt.Errorf("empty header")
 }
 
 func decodeSegment(dst, src []byte) ([]byte, error) {

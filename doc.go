@@ -109,7 +109,10 @@
 // clipped in length: they come from whoever sent it.
 //
 // [Event.LogValue] is the one place that decides what is written. The
-// [SlogSink] writes events to any [log/slog.Handler]; the auditlog
+// [SlogSink] writes events to any [log/slog.Handler]; the [JSONSink]
+// writes the lines slog's JSON handler would, to an io.Writer, without
+// allocating ([Event.AppendJSON] is held to slog's bytes by a differential
+// test and a fuzz target); the auditlog
 // sub-package keeps them in a hash-chained file that proves it was not
 // edited; [AsyncSink] takes the writing off the request's path; [FanOut]
 // records to several sinks; [SinkFunc] adapts a function; [DiscardSink],

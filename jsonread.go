@@ -109,20 +109,18 @@ func (r *jsonReader) stringBytes() ([]byte, error) {
 	}
 	r.pos++
 	start := r.pos
-	// Fast path: printable ASCII without escapes needs no copy.
-	for r.pos < len(r.data) {
-		c := r.data[r.pos]
-		switch {
-		case c == '"':
-			s := r.data[start:r.pos]
-			r.pos++
-			return s, nil
-		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
-			return r.stringSlow(start)
-		}
-		r.pos++
+	// Fast path: printable ASCII without escapes needs no copy. One table
+	// lookup a byte, as the writer's plainASCII is used.
+	i := r.pos
+	for i < len(r.data) && plainASCII[r.data[i]] {
+		i++
 	}
-	return nil, errJSONSyntax
+	if i < len(r.data) && r.data[i] == '"' {
+		r.pos = i + 1
+		return r.data[start:i], nil
+	}
+	r.pos = i
+	return r.stringSlow(start)
 }
 
 // stringSlow finishes a string that has escapes or non-ASCII bytes, starting

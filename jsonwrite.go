@@ -13,10 +13,20 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
-// appendJSONString writes s as a JSON string. Invalid UTF-8 is replaced by
-// U+FFFD, as encoding/json does, so that the strict reader accepts every
-// token this package issues.
-func appendJSONString(buf []byte, s string) []byte {
+// appendJSONString writes s as a JSON string, escaped exactly as log/slog's
+// JSON handler escapes a string value or a key, so that the audit encoder
+// writes slog's bytes: control characters other than \n, \r and \t as
+// \u00XX, U+2028 and U+2029 escaped, and invalid UTF-8 replaced by U+FFFD
+// (as encoding/json does, so that the strict reader accepts every token
+// this package issues).
+func appendJSONString(buf []byte, s string) []byte { return appendQuoted(buf, s, false) }
+
+// appendMarshaledString writes s as encoding/json writes a string with
+// HTML escaping off (as slog writes a value it marshals, such as a slice):
+// like appendJSONString, except that \b and \f take their short forms.
+func appendMarshaledString(buf []byte, s string) []byte { return appendQuoted(buf, s, true) }
+
+func appendQuoted(buf []byte, s string, shortBF bool) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -30,15 +40,19 @@ func appendJSONString(buf []byte, s string) []byte {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
+			switch {
+			case c == '"' || c == '\\':
 				buf = append(buf, '\\', c)
-			case '\n':
+			case c == '\n':
 				buf = append(buf, '\\', 'n')
-			case '\r':
+			case c == '\r':
 				buf = append(buf, '\\', 'r')
-			case '\t':
+			case c == '\t':
 				buf = append(buf, '\\', 't')
+			case shortBF && c == '\b':
+				buf = append(buf, '\\', 'b')
+			case shortBF && c == '\f':
+				buf = append(buf, '\\', 'f')
 			default:
 				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
@@ -47,14 +61,21 @@ func appendJSONString(buf []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
 			buf = append(buf, s[start:i]...)
 			buf = append(buf, `\ufffd`...)
-			i++
-			start = i
+		case r == '\u2028' || r == '\u2029':
+			// Valid JSON, but not valid JavaScript before ES2019:
+			// slog and encoding/json escape them, and so does this.
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
 			continue
 		}
 		i += size
+		start = i
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')

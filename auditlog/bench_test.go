@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -62,9 +63,7 @@ func BenchmarkStoreRecord(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			s := benchSink(b, tc.d)
-			e := event(1)
-			e.Fingerprint = jwtaudit.FingerprintOf("token")
-			e.ID, e.ExpiresAt, e.Duration = "JTI4C2PV3RZ7NE5LQ2JX3FW6A4", e.Time.Add(time.Hour), 2500
+			e := benchEvent()
 			ctx := context.Background()
 			b.ReportAllocs()
 			start := time.Now()
@@ -78,6 +77,14 @@ func BenchmarkStoreRecord(b *testing.B) {
 	}
 }
 
+// benchEvent is a typical verify event, as a store records it.
+func benchEvent() jwtaudit.Event {
+	e := event(1)
+	e.Fingerprint = jwtaudit.FingerprintOf("token")
+	e.ID, e.ExpiresAt, e.Duration = "JTI4C2PV3RZ7NE5LQ2JX3FW6A4", e.Time.Add(time.Hour), 2500
+	return e
+}
+
 func benchSink(b *testing.B, d Durability) *Sink {
 	s, err := Open(filepath.Join(b.TempDir(), "bench.log"), Options{Durability: d, ChainKey: testChainKey})
 	if err != nil {
@@ -85,4 +92,36 @@ func benchSink(b *testing.B, d Durability) *Sink {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
+}
+
+// BenchmarkStoreRecordParallel measures the file sink's rate with eight
+// goroutines recording at once (parallelism 8 / GOMAXPROCS), as the
+// handlers of a busy service do: concurrent records share write calls.
+func BenchmarkStoreRecordParallel(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		d    Durability
+	}{
+		{"never", SyncNever},
+		{"every-record", SyncEveryRecord},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := benchSink(b, tc.d)
+			e := benchEvent()
+			ctx := context.Background()
+			procs := runtime.GOMAXPROCS(0)
+			b.SetParallelism((8 + procs - 1) / procs)
+			b.ReportAllocs()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := s.Record(ctx, e); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+		})
+	}
 }

@@ -71,6 +71,7 @@ func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) f
 func sinks() map[string]jwtaudit.AuditSink {
 	return map[string]jwtaudit.AuditSink{
 		"discard":  jwtaudit.DiscardSink,
+		"json":     jwtaudit.NewJSONSink(io.Discard),
 		"slogJSON": jwtaudit.NewSlogSink(slog.NewJSONHandler(io.Discard, nil)),
 	}
 }

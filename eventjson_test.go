@@ -1,0 +1,197 @@
+package jwtaudit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"testing"
+	"time"
+)
+
+// slogLine is what slog's JSON handler with default options writes for e
+// through a SlogSink, the lead attributes first: what AppendJSON must
+// write.
+func slogLine(tb testing.TB, e Event, lead ...slog.Attr) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	if len(lead) == 0 {
+		if err := NewSlogSink(slog.NewJSONHandler(&buf, nil)).Record(context.Background(), e); err != nil {
+			tb.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	r := slog.NewRecord(e.Time, e.Level(), e.Message(), 0)
+	r.AddAttrs(lead...)
+	r.AddAttrs(e.LogValue().Group()...)
+	if err := slog.NewJSONHandler(&buf, nil).Handle(context.Background(), r); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// checkSameAsSlog fails unless AppendJSON writes slog's line for e, and,
+// when direct is set, writes it itself rather than through slog.
+func checkSameAsSlog(tb testing.TB, e Event, direct bool, lead ...slog.Attr) {
+	tb.Helper()
+	want := slogLine(tb, e, lead...)
+	got := e.AppendJSON([]byte("prefix:"), lead...)
+	if !bytes.HasPrefix(got, []byte("prefix:")) {
+		tb.Fatalf("AppendJSON did not append: %q", got)
+	}
+	if got = got[len("prefix:"):]; !bytes.Equal(got, want) {
+		tb.Fatalf("AppendJSON wrote\n%s\nslog writes\n%s", got, want)
+	}
+	if isDirect := plainTime(e.Time) && plainTime(e.ExpiresAt) && plainAttrs(lead, 0) && plainAttrs(e.Claims, 0) && plainAttrs(e.Attrs, 0); isDirect != direct {
+		tb.Fatalf("written directly: %v, want %v", isDirect, direct)
+	}
+}
+
+// fullEvent sets every field of an event.
+func fullEvent() Event {
+	return Event{Time: testNow.Add(123456789), Op: OpVerify, Outcome: OutcomeRejected, Reason: ReasonExpired,
+		Detail: "jwtaudit: token expired", Algorithm: HS256, KeyID: "k1", Issuer: "https://auth.example",
+		Subject: "user-42", Audience: []string{"api", "web"}, ID: "jti-1", ExpiresAt: testNow,
+		Fingerprint: FingerprintOf("x"), Duration: 1500 * time.Nanosecond, Verified: false,
+		Claims: []slog.Attr{slog.String("tenant", "acme"), slog.Int("level", 3)},
+		Attrs:  []slog.Attr{slog.String("request_id", "r-1"), slog.Group("http", slog.String("method", "GET"), slog.Int("status", 401))}}
+}
+
+func TestAppendJSONIsSlogsLine(t *testing.T) {
+	berlin := time.FixedZone("CET", 3600)
+	type point struct{ X, Y int }
+	cases := []struct {
+		name   string
+		event  func(*Event)
+		lead   []slog.Attr
+		direct bool
+	}{
+		{"every field", func(*Event) {}, nil, true},
+		{"the least an event has", func(e *Event) { *e = Event{Op: OpIssue, Outcome: OutcomeSuccess} }, nil, true},
+		{"success", func(e *Event) { e.Outcome, e.Reason, e.Detail, e.Verified = OutcomeSuccess, ReasonNone, "", true }, nil, true},
+		{"every op and outcome", func(e *Event) { e.Op, e.Outcome = OpRevoke, OutcomeError }, nil, true},
+		{"unknown op and outcome", func(e *Event) { e.Op, e.Outcome = 99, 77 }, nil, true},
+		{"chain members first", func(*Event) {}, []slog.Attr{slog.Uint64("seq", 7), slog.String("prev", "abc"), slog.String("chain", "sha256")}, true},
+		{"escapes", func(e *Event) {
+			e.Detail = "quote\" back\\ nl\n cr\r tab\t bs\b ff\f nul\x00 del\x7f <&> \u2028\u2029 \xff é 😀"
+			e.Subject, e.Audience = e.Detail, []string{e.Detail, "\b\f"}
+			e.Attrs = []slog.Attr{slog.String(e.Detail, e.Detail)}
+		}, nil, true},
+		{"times in other zones and with nanoseconds", func(e *Event) {
+			e.Time, e.ExpiresAt = testNow.In(berlin).Add(1), testNow.Add(-time.Millisecond).In(berlin)
+			e.Attrs = []slog.Attr{slog.Time("at", time.Date(2030, 1, 2, 3, 4, 5, 600, berlin))}
+		}, nil, true},
+		{"monotonic clock reading", func(e *Event) { e.Time = time.Now() }, nil, true},
+		{"integers, booleans, durations", func(e *Event) {
+			e.Attrs = []slog.Attr{slog.Int64("min", math.MinInt64), slog.Uint64("max", math.MaxUint64), slog.Bool("f", false), slog.Duration("d", -time.Hour)}
+		}, nil, true},
+		{"nested groups", func(e *Event) {
+			e.Attrs = []slog.Attr{slog.Group("a", slog.Group("b", slog.Group("c", slog.Int("d", 1))), slog.String("e", "f"))}
+		}, nil, true},
+		{"zero time", func(e *Event) { e.Time = time.Time{} }, nil, true},
+		// Left to slog:
+		{"year past 9999", func(e *Event) { e.ExpiresAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, nil, false},
+		{"negative year in an attribute", func(e *Event) { e.Attrs = []slog.Attr{slog.Time("t", time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC))} }, nil, false},
+		{"float", func(e *Event) { e.Attrs = []slog.Attr{slog.Float64("f", 1e21), slog.Float64("g", 0.1)} }, nil, false},
+		{"float NaN", func(e *Event) { e.Claims = []slog.Attr{slog.Float64("nan", math.NaN())} }, nil, false},
+		{"struct", func(e *Event) {
+			e.Attrs = []slog.Attr{slog.Any("p", point{1, 2}), slog.Any("m", map[string]any{"<": "&"})}
+		}, nil, false},
+		{"error", func(e *Event) { e.Attrs = []slog.Attr{slog.Any("err", errors.New("boom <"))} }, nil, false},
+		{"nil any", func(e *Event) { e.Attrs = []slog.Attr{slog.Any("nil", nil)} }, nil, false},
+		{"LogValuer", func(e *Event) { e.Attrs = []slog.Attr{slog.Any("ev", Event{Op: OpIssue})} }, nil, false},
+		{"empty key", func(e *Event) { e.Attrs = []slog.Attr{slog.String("", "v"), {}} }, nil, false},
+		{"inline group", func(e *Event) { e.Attrs = []slog.Attr{slog.Group("", slog.Int("x", 1))} }, nil, false},
+		{"empty group", func(e *Event) { e.Attrs = []slog.Attr{slog.Group("g"), slog.Int("after", 1)} }, nil, false},
+		{"group of empty attributes", func(e *Event) {
+			e.Claims = []slog.Attr{slog.Group("g", slog.Attr{}), slog.Int("after", 1)}
+		}, nil, false},
+		{"float in the lead", func(*Event) {}, []slog.Attr{slog.Float64("f", 2.5)}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := fullEvent()
+			c.event(&e)
+			checkSameAsSlog(t, e, c.direct, c.lead...)
+		})
+	}
+}
+
+func TestAppendJSONAllocatesNothing(t *testing.T) {
+	e := fullEvent()
+	buf := make([]byte, 0, 4096)
+	lead := []slog.Attr{slog.Uint64("seq", 7), slog.String("prev", "abc")}
+	if n := testing.AllocsPerRun(100, func() { buf = e.AppendJSON(buf[:0], lead...) }); n != 0 {
+		t.Fatalf("AppendJSON allocates %v times per event, want 0", n)
+	}
+	sink := NewJSONSink(io.Discard)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { _ = sink.Record(ctx, e) }); n != 0 {
+		t.Fatalf("JSONSink.Record allocates %v times per event, want 0", n)
+	}
+}
+
+func TestJSONSinkWritesOneLinePerEventAndReportsFailure(t *testing.T) {
+	var buf bytes.Buffer
+	sink := NewJSONSink(&buf)
+	e := fullEvent()
+	for range 2 {
+		if err := sink.Record(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := slogLine(t, e)
+	if got := buf.String(); got != string(want)+string(want) {
+		t.Fatalf("got %q, want the slog line twice", got)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(want, &line); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewJSONSink(failingWriter{}).Record(context.Background(), e); err == nil {
+		t.Fatal("a failed write was not reported")
+	}
+}
+
+// FuzzAppendJSON holds the direct encoder to slog's JSON handler on events
+// built from arbitrary strings, numbers and times.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("detail", "kid", "sub", "key", int64(1), uint64(2), int64(1700000000), int64(5), uint16(0xffff))
+	f.Add("\"\\\n\r\t\b\f\x00\x7f", "<&>", "\u2028\u2029", "\xff\xfe", int64(-1), uint64(0), int64(-62135596800), int64(999999999), uint16(0x5555))
+	f.Add("é😀", "", "", "", int64(math.MinInt64), uint64(math.MaxUint64), int64(253402300800), int64(0), uint16(0))
+	f.Fuzz(func(t *testing.T, s1, s2, s3, key string, n int64, u uint64, unix, nsec int64, shape uint16) {
+		zone := time.FixedZone("Z", int(n%50400))
+		at := time.Unix(unix, nsec).In(zone)
+		e := Event{Time: at, Op: Op(shape % 8), Outcome: Outcome(shape >> 3 % 4), Reason: Reason(shape >> 5 % 24),
+			Detail: s1, Algorithm: Algorithm(s2), KeyID: s2, Issuer: s3, Subject: s1, ID: s3,
+			Duration: time.Duration(n), Verified: shape&0x100 != 0}
+		if shape&0x200 != 0 {
+			e.Audience = []string{s1, s2, s3}
+			e.ExpiresAt = at.Add(time.Duration(u))
+		}
+		if shape&0x400 != 0 {
+			e.Fingerprint = FingerprintOf(s1)
+		}
+		if shape&0x800 != 0 {
+			e.Claims = []slog.Attr{slog.String(key, s2), slog.Int64(s3, n), slog.Uint64(s1, u)}
+		}
+		if shape&0x1000 != 0 {
+			e.Attrs = []slog.Attr{slog.Bool(key, shape&1 != 0), slog.Duration(s2, time.Duration(u)),
+				slog.Group(s3, slog.Time(key, at.Add(time.Duration(n))), slog.String(s1, key))}
+		}
+		if shape&0x2000 != 0 {
+			e.Attrs = append(e.Attrs, slog.Float64(key, float64(n)/3))
+		}
+		var lead []slog.Attr
+		if shape&0x4000 != 0 {
+			lead = []slog.Attr{slog.Uint64("seq", u), slog.String("prev", s3)}
+		}
+		want := slogLine(t, e, lead...)
+		if got := e.AppendJSON(nil, lead...); !bytes.Equal(got, want) {
+			t.Fatalf("AppendJSON wrote\n%q\nslog writes\n%q", got, want)
+		}
+	})
+}
