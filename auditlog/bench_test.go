@@ -103,6 +103,7 @@ func BenchmarkStoreRecordParallel(b *testing.B) {
 		d    Durability
 	}{
 		{"never", SyncNever},
+		{"interval", SyncInterval},
 		{"every-record", SyncEveryRecord},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

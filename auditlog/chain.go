@@ -54,11 +54,27 @@ func keyID(key []byte) string {
 
 // sum returns the hex hash of one line, without its newline.
 func (c chainHasher) sum(line []byte) string {
+	var d [sha256.Size]byte
+	c.digest(line, &d)
+	return hex.EncodeToString(d[:])
+}
+
+// digest hashes one line, without its newline, into d.
+func (c chainHasher) digest(line []byte, d *[sha256.Size]byte) {
 	c.h.Reset()
 	c.h.Write(line)
-	var out [sha256.Size]byte
-	return hex.EncodeToString(c.h.Sum(out[:0]))
+	c.h.Sum(d[:0])
 }
+
+// link is a place in the chain: a record's sequence number and hash (the
+// zero link is the place before the first record, whose hash is genesis).
+type link struct {
+	seq  uint64
+	hash [sha256.Size]byte
+}
+
+// head returns the link as a Head.
+func (l link) head() Head { return Head{Seq: l.seq, Hash: hex.EncodeToString(l.hash[:])} }
 
 // chainRecord is what the chain needs of one record: its place, the hash
 // of the one before, the key that chained it, and, on a retention record,

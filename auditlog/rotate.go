@@ -2,7 +2,6 @@ package auditlog
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 )
 
 // rotatedName is the name of the n-th rotated file: PATH.n.
@@ -28,10 +26,11 @@ func lockName(path string) string {
 // file's first record continues the chain. A file that retention is about
 // to delete is first accounted for by a retention record, written to the
 // current file before anything is deleted: a chain that starts after
-// record 1 then verifies, and only then. The caller holds s.mu.
-func (s *Sink) rotate(ctx context.Context) error {
+// record 1 then verifies, and only then. The caller holds s.mu, and no
+// group is being written.
+func (s *Sink) rotate() error {
 	if s.opts.MaxFiles > 0 {
-		if err := s.recordRetention(ctx, rotatedName(s.path, s.opts.MaxFiles)); err != nil {
+		if err := s.recordRetention(rotatedName(s.path, s.opts.MaxFiles)); err != nil {
 			return err
 		}
 	}
@@ -69,7 +68,7 @@ func (s *Sink) rotate(ctx context.Context) error {
 // path, which rotation is about to delete: the records up to its last are
 // gone, and the last of them hashed to what the next file's first record
 // names as its prev. Nothing is written when there is no such file.
-func (s *Sink) recordRetention(ctx context.Context, path string) error {
+func (s *Sink) recordRetention(path string) error {
 	t, err := readTail(path)
 	if err != nil || t.lastLine == nil {
 		return err // no file to delete, or one that cannot be read: rotation says so
@@ -78,16 +77,14 @@ func (s *Sink) recordRetention(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("auditlog: %s: last record: %w", path, err)
 	}
-	line, err := s.format(ctx, time.Now(), slog.LevelInfo, "audit log retention", []slog.Attr{
+	// Written past the size limit rather than through commit, which
+	// would rotate again to make room for it.
+	return s.await(s.queue(ownRecord(slog.LevelInfo, "audit log retention",
 		slog.String("op", opRetention),
 		slog.String("detail", fmt.Sprintf("records 1 to %d are removed with the oldest rotated file (MaxFiles %d)", last.Seq, s.opts.MaxFiles)),
 		slog.Uint64("removed_through", last.Seq),
 		slog.String("removed_head", s.hasher.sum(t.lastLine)),
-	})
-	if err != nil {
-		return err
-	}
-	return s.appendLine(line)
+	)))
 }
 
 func exists(path string) bool {

@@ -2,7 +2,9 @@
 // that proves it has not been edited.
 //
 // A [Sink] is a [jwtaudit.AuditSink] that writes each event as one line
-// through [log/slog.JSONHandler], to a file it opens itself. Every line
+// of JSON, to a file it opens itself: byte for byte the line
+// [log/slog.JSONHandler] writes for the event with the chain members
+// first (encoded by [jwtaudit.Event.AppendJSON], without allocating). Every line
 // carries a sequence number ("seq"), the hash of the previous line's exact
 // bytes ("prev": SHA-256, or HMAC-SHA256 under a chain key, so that someone
 // without the key cannot rebuild the chain after an edit) and the name of
@@ -34,6 +36,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -100,22 +103,35 @@ type Recovery struct {
 // Sink is the file sink. It is safe for concurrent use within a process;
 // one process writes a log, since two stores appending to the same file
 // would interleave two chains.
+//
+// Concurrent records share write calls (see [Sink.Record]): under load one
+// write(2), and under SyncEveryRecord one fsync, carries the records of
+// every caller that arrived while the previous one was being made.
 type Sink struct {
-	path string
-	opts Options
+	path   string
+	opts   Options
+	hasher chainHasher // used under mu
+	lock   io.Closer   // the writer lock, held until Close
 
 	mu       sync.Mutex
 	f        file
-	size     int64
-	head     Head
-	hasher   chainHasher
-	buf      bytes.Buffer
-	handler  slog.Handler // a JSONHandler writing into buf
-	dirty    bool         // written since the last sync
-	broken   error        // set when a failed write could not be undone
-	closed   bool
+	size     int64 // bytes in the file
+	dirty    bool  // written since the last sync
+	broken   error // set when a failed write could not be undone
+	closing  bool  // Close has begun: records are refused
+	closed   bool  // the file is closed
 	recovery *Recovery
-	lock     io.Closer // the writer lock, held until Close
+
+	// The group commit (see commit.go).
+	tip       link         // the chain's last record chained: written or being written
+	written   link         // the last record in the file
+	queuedSeq uint64       // the place of the last record queued
+	queued    int64        // bytes queued or being written, not yet in size
+	open      *group       // records queued behind the group being written
+	spares    []*group     // finished groups, kept for their buffers
+	flushing  bool         // a group is being written, outside mu
+	arriving  atomic.Int32 // Record calls between their start and their queueing: worth waiting for
+	drained   sync.Cond    // on mu: broadcast when a group's write ends, for drain
 
 	stopSync chan struct{}
 	synced   sync.WaitGroup
@@ -176,7 +192,8 @@ func Open(path string, opts Options) (s *Sink, err error) {
 		return nil, err
 	}
 	s = &Sink{path: path, opts: opts, hasher: hasher, lock: lock}
-	s.handler = slog.NewJSONHandler(&s.buf, nil)
+	s.drained.L = &s.mu
+	s.spares = make([]*group, 0, maxSpareGroups)
 
 	tail, err := readTail(path)
 	if err != nil {
@@ -191,7 +208,6 @@ func Open(path string, opts Options) (s *Sink, err error) {
 			tail.lastLine = prev.lastLine
 		}
 	}
-	s.head = Head{Seq: 0, Hash: genesis}
 	if tail.lastLine != nil {
 		last, err := parseChain(tail.lastLine)
 		if err != nil {
@@ -200,7 +216,9 @@ func Open(path string, opts Options) (s *Sink, err error) {
 		if last.Chain != s.hasher.id {
 			return nil, fmt.Errorf("auditlog: %s is chained with the key %s, and Options.ChainKey is %s: open it with the key it was written with, or start a new log", path, last.Chain, s.hasher.id)
 		}
-		s.head = Head{Seq: last.Seq, Hash: s.hasher.sum(tail.lastLine)}
+		s.tip.seq = last.Seq
+		s.hasher.digest(tail.lastLine, &s.tip.hash)
+		s.written, s.queuedSeq = s.tip, s.tip.seq
 	}
 
 	if s.f, err = openFile(path, opts.FileMode); err != nil {
@@ -227,40 +245,95 @@ func (s *Sink) recover(tail tail) error {
 		return fmt.Errorf("auditlog: cutting the torn last line of %s: %w", s.path, err)
 	}
 	plain, _ := newChainHasher(nil)
-	s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: plain.sum(tail.torn), AfterSeq: s.head.Seq}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.write(context.Background(), time.Now(), slog.LevelWarn, "audit log recovered", []slog.Attr{
+	s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: plain.sum(tail.torn), AfterSeq: s.tip.seq}
+	return s.commit(ownRecord(slog.LevelWarn, "audit log recovered",
 		slog.String("op", "recover"),
 		slog.String("detail", "an incomplete last record, cut short by a crash, was removed"),
 		slog.Int("torn_bytes", s.recovery.TornBytes),
 		slog.String("torn_sha256", s.recovery.TornHash),
-	})
+	))
 }
 
 // Recovered returns what Open cut off the end of the log, or nil.
 func (s *Sink) Recovered() *Recovery { return s.recovery }
 
-// Record writes e as one line of the chain. An error means the line is not
-// in the log: a partly written line, or under SyncEveryRecord a line whose
-// fsync failed, is taken back, so that failing closed is safe: a refused
-// operation never has a record.
-func (s *Sink) Record(ctx context.Context, e jwtaudit.Event) error {
-	attrs := e.LogValue().Group()
-	for i, a := range attrs {
-		// The recorder of package jwtaudit renames such attributes
-		// already; an event built by hand must not break the chain either.
-		if chainName(a.Key) {
-			attrs[i].Key = "ctx_" + a.Key
-		}
+// Record writes e as one line of the chain: the line [jwtaudit.Event.AppendJSON]
+// writes (the bytes of log/slog.JSONHandler) with the chain members after
+// "msg". The line is in the file when Record returns nil (and synced, under
+// SyncEveryRecord). An error means the line is not in the log: a partly
+// written line, or under SyncEveryRecord a line whose fsync failed, is
+// taken back, so that failing closed is safe: a refused operation never
+// has a record.
+//
+// The event is encoded outside the store's lock, so concurrent calls encode
+// in parallel; each then adds its line to the group being gathered and
+// either writes that group itself or waits for the write that carries it.
+// One caller's failed write refuses every record of its group, and those
+// queued behind it, which are chained on it.
+func (s *Sink) Record(_ context.Context, e jwtaudit.Event) error {
+	// The recorder of package jwtaudit renames such attributes already;
+	// an event built by hand must not break the chain either.
+	e.Attrs = withoutChainNames(e.Attrs)
+	s.arriving.Add(1)
+	bp := bodies.Get().(*[]byte)
+	body := e.AppendJSON((*bp)[:0])
+	err := s.commit(body)
+	if cap(body) <= maxPooledBody {
+		*bp = body
+		bodies.Put(bp)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.write(ctx, e.Time, e.Level(), e.Message(), attrs)
+	return err
+}
+
+// bodies hold encoded events between their encoding, outside the lock, and
+// their place in a group.
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBody is the largest buffer put back in the pool, so that one
+// outsized event does not keep its memory for good.
+const maxPooledBody = 64 << 10
+
+// ownRecord formats one of the store's own records (recover, retention)
+// through slog, without its chain members, as Record has an event's.
+func ownRecord(level slog.Level, msg string, attrs ...slog.Attr) []byte {
+	var buf bytes.Buffer
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = slog.NewJSONHandler(&buf, nil).Handle(context.Background(), r) // a bytes.Buffer does not fail
+	return buf.Bytes()
 }
 
 // chainNames are the names the log record and the chain are written under.
 var chainNames = [...]string{"time", "level", "msg", "seq", "prev", "chain"}
+
+// withoutChainNames returns attrs with every attribute that could be read
+// as a chain member renamed "ctx_"+name: one named like one, in any case,
+// and one with an empty name whose value slog would inline at the top
+// level (a group, or a LogValuer that may resolve to one). The slice is
+// copied only when something is renamed.
+func withoutChainNames(attrs []slog.Attr) []slog.Attr {
+	for i := range attrs {
+		if !mustRename(attrs[i]) {
+			continue
+		}
+		out := slices.Clone(attrs)
+		for j := i; j < len(out); j++ {
+			if mustRename(out[j]) {
+				out[j].Key = "ctx_" + out[j].Key
+			}
+		}
+		return out
+	}
+	return attrs
+}
+
+func mustRename(a slog.Attr) bool {
+	if a.Key == "" {
+		k := a.Value.Kind()
+		return k == slog.KindGroup || k == slog.KindLogValuer
+	}
+	return chainName(a.Key)
+}
 
 // chainName reports whether an attribute's name, in any case, is one of
 // chainNames, as encoding/json would match them. Every record checks each
@@ -277,88 +350,12 @@ func chainName(key string) bool {
 	return slices.Contains(chainNames[:], strings.ToLower(key))
 }
 
-// write formats one record, the chain members first, and appends it. The
-// caller holds s.mu.
-func (s *Sink) write(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) error {
-	switch {
-	case s.closed:
-		return jwtaudit.ErrClosed
-	case s.broken != nil:
-		return fmt.Errorf("auditlog: %s is unusable since a failed write: %w", s.path, s.broken)
-	}
-	line, err := s.format(ctx, t, level, msg, attrs)
-	if err != nil {
-		return err
-	}
-	if s.opts.MaxSize > 0 && s.size > 0 && s.size+int64(len(line)) > s.opts.MaxSize {
-		if err := s.rotate(ctx); err != nil {
-			return err
-		}
-		// The retention record, if rotation wrote one, moved the chain
-		// on: the record takes the next place.
-		if line, err = s.format(ctx, t, level, msg, attrs); err != nil {
-			return err
-		}
-	}
-	return s.appendLine(line)
-}
-
-// format renders one record, the chain members first, into s.buf.
-func (s *Sink) format(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) ([]byte, error) {
-	r := slog.NewRecord(t, level, msg, 0)
-	r.AddAttrs(slog.Uint64("seq", s.head.Seq+1), slog.String("prev", s.head.Hash), slog.String("chain", s.hasher.id))
-	r.AddAttrs(attrs...)
-	s.buf.Reset()
-	if err := s.handler.Handle(ctx, r); err != nil {
-		return nil, fmt.Errorf("auditlog: formatting a record: %w", err)
-	}
-	line := s.buf.Bytes() // one JSON object and its newline
-	if len(line) > maxRecord {
-		return nil, fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", len(line), maxRecord)
-	}
-	return line, nil
-}
-
-// appendLine writes one formatted record and moves the head past it. On
-// failure the line is taken back, so the log stays a chain and a refused
-// operation has no record.
-func (s *Sink) appendLine(line []byte) error {
-	if _, err := s.f.Write(line); err != nil {
-		// Remove whatever part of the line reached the file, so the log
-		// stays a chain; if even that fails, stop writing to it.
-		if terr := s.f.Truncate(s.size); terr != nil {
-			s.broken = errors.Join(err, terr)
-		}
-		return fmt.Errorf("auditlog: writing %s: %w", s.path, err)
-	}
-	if s.opts.Durability == SyncEveryRecord {
-		if err := s.f.Sync(); err != nil {
-			// The operation will be refused, so its record must go: take
-			// the line back, as after a failed write.
-			if terr := s.f.Truncate(s.size); terr != nil {
-				s.broken = errors.Join(err, terr)
-			}
-			return fmt.Errorf("auditlog: syncing %s: %w", s.path, err)
-		}
-	} else {
-		s.dirty = true
-	}
-	s.advance(line)
-	return nil
-}
-
-// advance moves the head past a written line.
-func (s *Sink) advance(line []byte) {
-	s.size += int64(len(line))
-	s.head = Head{Seq: s.head.Seq + 1, Hash: s.hasher.sum(line[:len(line)-1])}
-}
-
 // Head returns the position of the last record written, to be kept
 // somewhere else.
 func (s *Sink) Head() Head {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.head
+	return s.written.head()
 }
 
 // Sync forces what was written to stable storage.
@@ -393,14 +390,16 @@ func (s *Sink) syncLoop() {
 	}
 }
 
-// Close syncs and closes the file. Record returns [jwtaudit.ErrClosed]
-// afterwards.
+// Close writes what is queued, syncs and closes the file. Record returns
+// [jwtaudit.ErrClosed] once Close has begun.
 func (s *Sink) Close() error {
 	s.mu.Lock()
-	if s.closed {
+	if s.closing {
 		s.mu.Unlock()
 		return jwtaudit.ErrClosed
 	}
+	s.closing = true
+	s.drain()
 	err := s.syncLocked()
 	s.closed = true
 	if cerr := s.f.Close(); err == nil {

@@ -1,17 +1,24 @@
 // Package benchmarks compares jwtaudit with the JWT libraries Go services
-// use today, on the same tokens and the same checks. It is a module of its
-// own so that the peers it measures never become dependencies of jwtaudit.
+// use today, and with the bare cryptography underneath, on the same keys,
+// the same tokens and the same checks. It is a module of its own so that
+// the peers it measures never become dependencies of jwtaudit.
 //
 //	cd benchmarks && go test -bench . -benchmem
+//
+// The ratios in the README come from these benchmarks through the program
+// in ./ratios, which runs them in interleaved rounds.
 package benchmarks
 
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +35,8 @@ const (
 	audience = "api"
 )
 
-// fixture holds one key in the three libraries' forms and a token that all
-// three accept.
+// fixture holds one key in the libraries' forms and a token that all of
+// them accept.
 type fixture struct {
 	alg      jwtaudit.Algorithm
 	sign     any // private material
@@ -39,18 +46,32 @@ type fixture struct {
 	token    string
 }
 
-func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) fixture {
-	f := fixture{alg: alg}
-	switch alg {
-	case jwtaudit.HS256:
-		f.sign, f.verify = secret, secret
-	case jwtaudit.ES256:
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			b.Fatal(err)
-		}
-		f.sign, f.verify = k, &k.PublicKey
+// keyPairs are made once per process: RSA key generation would otherwise
+// dominate short benchmark runs.
+var keyPairs = sync.OnceValue(func() map[jwtaudit.Algorithm][2]any {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
 	}
+	edPub, edPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	rs, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return map[jwtaudit.Algorithm][2]any{
+		jwtaudit.HS256: {secret, secret},
+		jwtaudit.ES256: {ec, &ec.PublicKey},
+		jwtaudit.EdDSA: {edPriv, edPub},
+		jwtaudit.RS256: {rs, &rs.PublicKey},
+	}
+})
+
+func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) fixture {
+	pair := keyPairs()[alg]
+	f := fixture{alg: alg, sign: pair[0], verify: pair[1]}
 	key, err := jwtaudit.NewKey("k1", alg, f.sign)
 	if err != nil {
 		b.Fatal(err)
@@ -68,22 +89,33 @@ func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) f
 	return f
 }
 
-func sinks() map[string]jwtaudit.AuditSink {
-	return map[string]jwtaudit.AuditSink{
-		"discard":  jwtaudit.DiscardSink,
-		"json":     jwtaudit.NewJSONSink(io.Discard),
-		"slogJSON": jwtaudit.NewSlogSink(slog.NewJSONHandler(io.Discard, nil)),
-	}
+// auditSetups are jwtaudit's set-ups, all writing to io.Discard: the JSON
+// lines written directly (JSONSink), the same lines through slog's JSON
+// handler (SlogSink), and no audit at all.
+var auditSetups = []struct {
+	name string
+	sink func() jwtaudit.AuditSink
+}{
+	{"jwtaudit-json", func() jwtaudit.AuditSink { return jwtaudit.NewJSONSink(io.Discard) }},
+	{"jwtaudit-slogJSON", func() jwtaudit.AuditSink { return jwtaudit.NewSlogSink(slog.NewJSONHandler(io.Discard, nil)) }},
+	{"jwtaudit-off", func() jwtaudit.AuditSink { return jwtaudit.DiscardSink }},
 }
 
-var algs = []jwtaudit.Algorithm{jwtaudit.HS256, jwtaudit.ES256}
+var algs = []jwtaudit.Algorithm{jwtaudit.HS256, jwtaudit.ES256, jwtaudit.EdDSA, jwtaudit.RS256}
+
+// golangJWTParser checks what jwtaudit's verifier checks: the algorithm,
+// issuer, audience, a required expiry, and iat.
+func golangJWTParser(alg jwtaudit.Algorithm) *jwt.Parser {
+	return jwt.NewParser(jwt.WithValidMethods([]string{string(alg)}), jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+}
 
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
 	for _, alg := range algs {
-		for name, sink := range sinks() {
-			b.Run(string(alg)+"/jwtaudit-"+name, func(b *testing.B) {
-				f := newFixture(b, alg, sink)
+		for _, a := range auditSetups {
+			b.Run(string(alg)+"/"+a.name, func(b *testing.B) {
+				f := newFixture(b, alg, a.sink())
 				b.ReportAllocs()
 				for b.Loop() {
 					if _, err := f.verifier.Verify(ctx, f.token); err != nil {
@@ -94,8 +126,7 @@ func BenchmarkVerify(b *testing.B) {
 		}
 		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
 			f := newFixture(b, alg, jwtaudit.DiscardSink)
-			parser := jwt.NewParser(jwt.WithValidMethods([]string{string(alg)}), jwt.WithIssuer(issuer),
-				jwt.WithAudience(audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+			parser := golangJWTParser(alg)
 			keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
 			b.ReportAllocs()
 			for b.Loop() {
@@ -116,34 +147,126 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+		b.Run(string(alg)+"/bare", func(b *testing.B) {
+			f := newFixture(b, alg, jwtaudit.DiscardSink)
+			check := bareVerifier(alg, f.verify)
+			b.ReportAllocs()
+			for b.Loop() {
+				if !check(f.token) {
+					b.Fatal("bare check refused the token")
+				}
+			}
+		})
 	}
+}
+
+// BenchmarkVerifyParallel verifies one HS256 token from every core at once.
+func BenchmarkVerifyParallel(b *testing.B) {
+	ctx := context.Background()
+	alg := jwtaudit.HS256
+	for _, a := range auditSetups {
+		b.Run(string(alg)+"/"+a.name, func(b *testing.B) {
+			f := newFixture(b, alg, a.sink())
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := f.verifier.Verify(ctx, f.token); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+	b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
+		f := newFixture(b, alg, jwtaudit.DiscardSink)
+		parser := golangJWTParser(alg)
+		keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				var claims jwt.RegisteredClaims
+				if _, err := parser.ParseWithClaims(f.token, &claims, keyFunc); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run(string(alg)+"/bare", func(b *testing.B) {
+		f := newFixture(b, alg, jwtaudit.DiscardSink)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			check := bareVerifier(alg, f.verify) // one keyed state per goroutine
+			for pb.Next() {
+				if !check(f.token) {
+					b.Error("bare check refused the token")
+					return
+				}
+			}
+		})
+	})
 }
 
 func BenchmarkIssue(b *testing.B) {
 	ctx := context.Background()
-	for _, alg := range algs {
-		for name, sink := range sinks() {
-			b.Run(string(alg)+"/jwtaudit-"+name, func(b *testing.B) {
-				f := newFixture(b, alg, sink)
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := f.issuer.Issue(ctx, jwtaudit.Claims{Subject: "user-42"}); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
-		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardSink)
-			method := jwt.GetSigningMethod(string(alg))
+	alg := jwtaudit.HS256
+	for _, a := range auditSetups {
+		b.Run(string(alg)+"/"+a.name, func(b *testing.B) {
+			f := newFixture(b, alg, a.sink())
 			b.ReportAllocs()
 			for b.Loop() {
-				now := time.Now()
-				claims := jwt.RegisteredClaims{Issuer: issuer, Subject: "user-42", Audience: jwt.ClaimStrings{audience},
-					IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), ID: rand.Text()}
-				tok := jwt.NewWithClaims(method, claims)
-				tok.Header["kid"] = "k1"
-				if _, err := tok.SignedString(f.sign); err != nil {
+				if _, err := f.issuer.Issue(ctx, jwtaudit.Claims{Subject: "user-42"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
+		f := newFixture(b, alg, jwtaudit.DiscardSink)
+		method := jwt.GetSigningMethod(string(alg))
+		b.ReportAllocs()
+		for b.Loop() {
+			now := time.Now()
+			claims := jwt.RegisteredClaims{Issuer: issuer, Subject: "user-42", Audience: jwt.ClaimStrings{audience},
+				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), ID: rand.Text()}
+			tok := jwt.NewWithClaims(method, claims)
+			tok.Header["kid"] = "k1"
+			if _, err := tok.SignedString(f.sign); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(string(alg)+"/bare", func(b *testing.B) {
+		sign := bareHS256Signer(secret)
+		b.ReportAllocs()
+		for b.Loop() {
+			if len(sign()) == 0 {
+				b.Fatal("no token")
+			}
+		}
+	})
+}
+
+// BenchmarkAuditEvent records the event of one successful HS256 Verify,
+// alone: what the audit adds to a decision, from the event to the bytes
+// handed to the writer.
+func BenchmarkAuditEvent(b *testing.B) {
+	var event jwtaudit.Event
+	f := newFixture(b, jwtaudit.HS256, jwtaudit.SinkFunc(func(_ context.Context, e jwtaudit.Event) error {
+		event = e
+		return nil
+	}))
+	if _, err := f.verifier.Verify(context.Background(), f.token); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, a := range auditSetups[:2] {
+		b.Run(a.name, func(b *testing.B) {
+			sink := a.sink()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := sink.Record(ctx, event); err != nil {
 					b.Fatal(err)
 				}
 			}
