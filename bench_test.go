@@ -30,9 +30,9 @@ func benchSinks() []struct {
 	}
 }
 
-func benchPair(b *testing.B, alg Algorithm, sink AuditSink) (*Issuer, *Verifier) {
+func benchPair(b *testing.B, alg Algorithm, sink AuditSink, vopts ...VerifierOption) (*Issuer, *Verifier) {
 	key := mustKey(b, "bench-key", alg, materialFor(b, alg))
-	return pair(b, []Option{WithKeys(key), WithAudit(sink), WithIssuer("https://auth.example"), WithAudience("api")}, nil, nil)
+	return pair(b, []Option{WithKeys(key), WithAudit(sink), WithIssuer("https://auth.example"), WithAudience("api")}, nil, vopts)
 }
 
 var benchClaims = Claims{Subject: "user-42", Private: nil}
@@ -54,12 +54,18 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
-func BenchmarkVerify(b *testing.B) {
+func BenchmarkVerify(b *testing.B) { benchmarkVerify(b) }
+
+// BenchmarkVerifyCached verifies one token again and again through the
+// verified-token cache.
+func BenchmarkVerifyCached(b *testing.B) { benchmarkVerify(b, WithVerifiedCache(1000, 1<<20)) }
+
+func benchmarkVerify(b *testing.B, vopts ...VerifierOption) {
 	ctx := context.Background()
 	for _, alg := range benchAlgorithms {
 		for _, s := range benchSinks() {
 			b.Run(string(alg)+"/"+s.name, func(b *testing.B) {
-				is, v := benchPair(b, alg, s.sink)
+				is, v := benchPair(b, alg, s.sink, vopts...)
 				raw, err := is.Issue(ctx, benchClaims)
 				if err != nil {
 					b.Fatal(err)

@@ -38,6 +38,7 @@ type Event struct {
 	Fingerprint Fingerprint   // of the token; zero when no token was issued
 	Duration    time.Duration // time taken, measured with the configured clock
 	Verified    bool          // whether the claims above are verified
+	Cached      bool          // a Verify answered from the verified-token cache (WithVerifiedCache)
 	Claims      []slog.Attr   // private claims named by WithAuditClaims
 	Attrs       []slog.Attr   // what the operation adds, then what WithContextAttrs adds
 }
@@ -332,6 +333,9 @@ func (e Event) LogValue() slog.Value {
 		attrs = append(attrs, slog.Duration("duration", e.Duration))
 	}
 	attrs = append(attrs, slog.Bool("verified", e.Verified))
+	if e.Cached {
+		attrs = append(attrs, slog.Bool("cached", true))
+	}
 	if len(e.Claims) > 0 {
 		attrs = append(attrs, slog.Attr{Key: "claims", Value: slog.GroupValue(e.Claims...)})
 	}

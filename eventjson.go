@@ -75,6 +75,9 @@ func (e Event) AppendJSON(dst []byte, lead ...slog.Attr) []byte {
 	}
 	dst = append(dst, `,"verified":`...)
 	dst = strconv.AppendBool(dst, e.Verified)
+	if e.Cached {
+		dst = append(dst, `,"cached":true`...)
+	}
 	if len(e.Claims) > 0 {
 		dst = append(dst, `,"claims":{`...)
 		dst = appendAttrsJSON(dst, e.Claims, true)

@@ -72,6 +72,9 @@ func TestAppendJSONIsSlogsLine(t *testing.T) {
 		{"every field", func(*Event) {}, nil, true},
 		{"the least an event has", func(e *Event) { *e = Event{Op: OpIssue, Outcome: OutcomeSuccess} }, nil, true},
 		{"success", func(e *Event) { e.Outcome, e.Reason, e.Detail, e.Verified = OutcomeSuccess, ReasonNone, "", true }, nil, true},
+		{"cache hit", func(e *Event) {
+			e.Outcome, e.Reason, e.Detail, e.Verified, e.Cached = OutcomeSuccess, ReasonNone, "", true, true
+		}, nil, true},
 		{"every op and outcome", func(e *Event) { e.Op, e.Outcome = OpRevoke, OutcomeError }, nil, true},
 		{"unknown op and outcome", func(e *Event) { e.Op, e.Outcome = 99, 77 }, nil, true},
 		{"chain members first", func(*Event) {}, []slog.Attr{slog.Uint64("seq", 7), slog.String("prev", "abc"), slog.String("chain", "sha256")}, true},
@@ -167,7 +170,7 @@ func FuzzAppendJSON(f *testing.F) {
 		at := time.Unix(unix, nsec).In(zone)
 		e := Event{Time: at, Op: Op(shape % 8), Outcome: Outcome(shape >> 3 % 4), Reason: Reason(shape >> 5 % 24),
 			Detail: s1, Algorithm: Algorithm(s2), KeyID: s2, Issuer: s3, Subject: s1, ID: s3,
-			Duration: time.Duration(n), Verified: shape&0x100 != 0}
+			Duration: time.Duration(n), Verified: shape&0x100 != 0, Cached: shape&0x8000 != 0}
 		if shape&0x200 != 0 {
 			e.Audience = []string{s1, s2, s3}
 			e.ExpiresAt = at.Add(time.Duration(u))

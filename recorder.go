@@ -140,7 +140,7 @@ var reservedNames = map[string]bool{
 	"time": true, "level": true, "msg": true, "seq": true, "prev": true, "chain": true,
 	"op": true, "outcome": true, "reason": true, "detail": true, "alg": true, "kid": true,
 	"iss": true, "sub": true, "aud": true, "jti": true, "exp": true, "fingerprint": true,
-	"duration": true, "verified": true, "claims": true,
+	"duration": true, "verified": true, "cached": true, "claims": true,
 }
 
 // reservedName reports whether key equals a reserved name up to case, as

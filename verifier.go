@@ -15,6 +15,7 @@ type Verifier struct {
 	expect expectations // without WithTrustedIssuers
 	known  []string     // expected claim values, which decoding reuses instead of copying
 	watch  claimWatch
+	cache  *verifiedCache // WithVerifiedCache; nil without
 }
 
 // NewVerifier returns a verifier configured by opts. It needs its keys from
@@ -60,6 +61,9 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 		if s != "" {
 			v.known = append(v.known, s)
 		}
+	}
+	if cfg.cacheEntries > 0 {
+		v.cache = newVerifiedCache(cfg.cacheEntries, cfg.cacheBytes)
 	}
 	return v, nil
 }
@@ -123,6 +127,13 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	if len(raw) > v.cfg.maxSize {
 		return nil, fail(ReasonTooLarge, "%d bytes, the limit is %d", len(raw), v.cfg.maxSize)
 	}
+	if v.cache != nil {
+		if e := v.cache.get(raw); e != nil {
+			if tok, err := v.verifyCached(ctx, now, e, ev); err != errCacheMiss {
+				return tok, err
+			}
+		}
+	}
 	parts, err := splitCompact(raw)
 	if err != nil {
 		ev.Fingerprint = FingerprintOf(raw)
@@ -158,6 +169,9 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 		return nil, err
 	}
 	ev.Verified = true
+	if v.cache != nil {
+		v.remember(raw, tok, &signed, &match, ev.Claims)
+	}
 	return tok, nil
 }
 
@@ -165,6 +179,7 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 // signature it carries, its header, and what its claims must hold.
 type signedBy struct {
 	key    *Key
+	keys   keyFinder // where key came from
 	header rawHeader
 	expect expectations
 }
@@ -202,7 +217,7 @@ func (v *Verifier) authenticate(ctx context.Context, p *compactParts, ev *Event)
 	if err != nil {
 		return s, err
 	}
-	s.key = key
+	s.key, s.keys = key, keys
 	ev.KeyID, ev.Algorithm = key.id, alg
 	if key.legacy {
 		ev.Attrs = append(ev.Attrs, legacyKeyAttr)

@@ -24,6 +24,8 @@ type verifierConfig struct {
 	revocations        RevocationStore
 	revocationPolicy   RevocationPolicy
 	replays            ReplayStore
+	cacheEntries       int   // WithVerifiedCache; 0 without a cache
+	cacheBytes         int64 // WithVerifiedCache
 }
 
 // defaultMaxTokenSize bounds the input Verify looks at. Real tokens are a

@@ -69,7 +69,7 @@ var keyPairs = sync.OnceValue(func() map[jwtaudit.Algorithm][2]any {
 	}
 })
 
-func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) fixture {
+func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink, vopts ...jwtaudit.VerifierOption) fixture {
 	pair := keyPairs()[alg]
 	f := fixture{alg: alg, sign: pair[0], verify: pair[1]}
 	key, err := jwtaudit.NewKey("k1", alg, f.sign)
@@ -80,7 +80,7 @@ func newFixture(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink) f
 	if f.issuer, err = jwtaudit.NewIssuer(shared); err != nil {
 		b.Fatal(err)
 	}
-	if f.verifier, err = jwtaudit.NewVerifier(shared); err != nil {
+	if f.verifier, err = jwtaudit.NewVerifier(append([]jwtaudit.VerifierOption{shared}, vopts...)...); err != nil {
 		b.Fatal(err)
 	}
 	if f.token, err = f.issuer.Issue(context.Background(), jwtaudit.Claims{Subject: "user-42"}); err != nil {
@@ -154,6 +154,38 @@ func BenchmarkVerify(b *testing.B) {
 			for b.Loop() {
 				if !check(f.token) {
 					b.Fatal("bare check refused the token")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyCached verifies the same token again and again, as a
+// service does with a session's token: jwtaudit with its verified-token
+// cache, golang-jwt (which has none) as in BenchmarkVerify.
+func BenchmarkVerifyCached(b *testing.B) {
+	ctx := context.Background()
+	for _, alg := range []jwtaudit.Algorithm{jwtaudit.HS256, jwtaudit.ES256} {
+		for _, a := range auditSetups {
+			b.Run(string(alg)+"/"+a.name, func(b *testing.B) {
+				f := newFixture(b, alg, a.sink(), jwtaudit.WithVerifiedCache(10000, 16<<20))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := f.verifier.Verify(ctx, f.token); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
+			f := newFixture(b, alg, jwtaudit.DiscardSink)
+			parser := golangJWTParser(alg)
+			keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
+			b.ReportAllocs()
+			for b.Loop() {
+				var claims jwt.RegisteredClaims
+				if _, err := parser.ParseWithClaims(f.token, &claims, keyFunc); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

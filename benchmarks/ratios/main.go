@@ -133,6 +133,8 @@ var rows = []struct{ title, bench, base string }{
 	{"Verify HS256", "BenchmarkVerify/HS256", "golang-jwt"},
 	{"Issue HS256", "BenchmarkIssue/HS256", "golang-jwt"},
 	{"VerifyParallel HS256 (all cores)", "BenchmarkVerifyParallel/HS256", "golang-jwt"},
+	{"Verify HS256 again, jwtaudit with WithVerifiedCache", "BenchmarkVerifyCached/HS256", "golang-jwt"},
+	{"Verify ES256 again, jwtaudit with WithVerifiedCache", "BenchmarkVerifyCached/ES256", "golang-jwt"},
 	{"Verify ES256, × bare", "BenchmarkVerify/ES256", "bare"},
 	{"Verify EdDSA, × bare", "BenchmarkVerify/EdDSA", "bare"},
 	{"Verify RS256, × bare", "BenchmarkVerify/RS256", "bare"},
