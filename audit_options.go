@@ -24,6 +24,7 @@ type AuditOption interface {
 type auditConfig struct {
 	sink         AuditSink
 	clock        func() time.Time
+	setClock     bool // WithClock was given: durations come from clock too
 	contextAttrs func(context.Context) []slog.Attr
 	redactor     *Redactor                           // hashes identifying values in events
 	failOpen     func(context.Context, Event, error) // nil: fail closed
@@ -63,7 +64,7 @@ func WithClock(now func() time.Time) AuditOption {
 		if now == nil {
 			return errors.New("jwtaudit: WithClock: nil clock")
 		}
-		c.clock = now
+		c.clock, c.setClock = now, true
 		return nil
 	})
 }

@@ -68,6 +68,15 @@ func checkPrivateName(name string) error {
 // without allocating: the verifier passes the issuer and audiences it
 // expects.
 func decodeClaims(data []byte, w *claimWatch, m *watchMatch, known []string) (c Claims, err error) {
+	err = decodeClaimsInto(&c, nil, data, w, m, known)
+	return c, err
+}
+
+// decodeClaimsInto is decodeClaims into *c, with a single audience held in
+// one (when not nil) rather than in a slice of its own: a verified Token
+// decodes into itself, its one audience in its own array, so that the
+// claims cost no allocation beyond the Token's.
+func decodeClaimsInto(c *Claims, one *[1]string, data []byte, w *claimWatch, m *watchMatch, known []string) error {
 	// A registered name may appear once (seen); a private name may not
 	// repeat another private name up to case (private), nor differ only in
 	// case from a registered or a watched name (checked below). Between
@@ -76,12 +85,12 @@ func decodeClaims(data []byte, w *claimWatch, m *watchMatch, known []string) (c 
 	var private memberNames
 	r := jsonReader{data: data}
 	if err := r.beginObject(); err != nil {
-		return c, err
+		return err
 	}
 	for first := true; ; first = false {
 		name, more, err := r.nextMember(first)
 		if err != nil {
-			return c, err
+			return err
 		}
 		if !more {
 			break
@@ -97,7 +106,7 @@ func decodeClaims(data []byte, w *claimWatch, m *watchMatch, known []string) (c 
 			}
 		case "aud":
 			if err = once(&seen[2], name); err == nil {
-				c.Audience, err = r.stringOrStrings(known)
+				c.Audience, err = r.stringOrStrings(known, one)
 			}
 		case "exp":
 			if err = once(&seen[3], name); err == nil {
@@ -117,10 +126,10 @@ func decodeClaims(data []byte, w *claimWatch, m *watchMatch, known []string) (c 
 			}
 		default:
 			if reg, ok := registeredUpToCase(name); ok {
-				return c, fmt.Errorf("claim %q differs from %q only in case", clip(string(name)), reg)
+				return fmt.Errorf("claim %q differs from %q only in case", clip(string(name)), reg)
 			}
 			if err := private.add(name); err != nil {
-				return c, err
+				return err
 			}
 			start := r.pos
 			if err = r.skip(0); err == nil {
@@ -128,10 +137,10 @@ func decodeClaims(data []byte, w *claimWatch, m *watchMatch, known []string) (c 
 			}
 		}
 		if err != nil {
-			return c, fmt.Errorf("claim %q: %w", clip(string(name)), err)
+			return fmt.Errorf("claim %q: %w", clip(string(name)), err)
 		}
 	}
-	return c, r.finish()
+	return r.finish()
 }
 
 // once marks a member as seen and refuses a second one: with duplicates, two
@@ -196,12 +205,16 @@ func (r *jsonReader) date() (time.Time, error) {
 
 // stringOrStrings reads a value that is a string or an array of strings,
 // the two forms of "aud".
-func (r *jsonReader) stringOrStrings(known []string) ([]string, error) {
+func (r *jsonReader) stringOrStrings(known []string, one *[1]string) ([]string, error) {
 	switch r.peek() {
 	case '"':
 		s, err := r.knownString(known)
 		if err != nil {
 			return nil, err
+		}
+		if one != nil {
+			one[0] = s
+			return one[:], nil
 		}
 		return []string{s}, nil
 	case '[':

@@ -20,17 +20,6 @@ var base64urlByte = func() (t [256]byte) {
 	return t
 }()
 
-// allBase64url reports whether every byte of s is in the base64url
-// alphabet. It does not branch per byte: every token's every byte goes
-// through it.
-func allBase64url(s string) bool {
-	ok := byte(1)
-	for i := 0; i < len(s); i++ {
-		ok &= base64urlByte[s[i]]
-	}
-	return ok == 1
-}
-
 // compactParts is a compact JWS split into its decoded parts. token is
 // the verifier's one copy of its input; signingInput is its
 // "header.payload" prefix, over which the signature is computed.
@@ -43,48 +32,49 @@ type compactParts struct {
 }
 
 // splitCompact checks that raw is exactly three base64url segments and
-// decodes them. It scans every byte itself before decoding because Go's
-// base64 decoder skips '\r' and '\n' even in strict mode, and a token must
-// have a single spelling. Padding, the standard alphabet's '+' and '/',
-// white space, a JWE's five segments and the JSON serialization all fail
-// here, before anything is allocated.
+// decodes them. The strict decoder refuses every byte outside the
+// alphabet except '\r' and '\n', which Go's base64 skips even in strict
+// mode: those are looked for first, since a token must have a single
+// spelling. Padding, the standard alphabet's '+' and '/', white space, a
+// JWE's five segments and the JSON serialization all fail here.
 func splitCompact(raw string) (compactParts, error) {
 	var p compactParts
-	// The dots are found with IndexByte, which does not look at one byte
-	// at a time; the alphabet check has no branch per byte. Only a
-	// malformed token is scanned again, for a message that says where.
+	// The dots and line breaks are found with IndexByte, which does not
+	// look at one byte at a time; the decoder checks the alphabet. Only a
+	// malformed token is scanned byte by byte, for a message that says
+	// where.
 	d0 := strings.IndexByte(raw, '.')
 	d1 := d0 + 1 + strings.IndexByte(raw[d0+1:], '.')
 	if d0 <= 0 || d1 <= d0 || strings.IndexByte(raw[d1+1:], '.') >= 0 ||
-		!allBase64url(raw[:d0]) || !allBase64url(raw[d0+1:d1]) || !allBase64url(raw[d1+1:]) {
-		return p, malformed(raw)
+		strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
+		return p, malformed(raw, nil)
 	}
-	dots := [2]int{d0, d1}
 
 	// One buffer holds the copy of the input and its three decoded parts.
 	// The Token keeps the payload, so the buffer is not pooled.
-	h, pl, s := raw[:dots[0]], raw[dots[0]+1:dots[1]], raw[dots[1]+1:]
+	h, pl, s := raw[:d0], raw[d0+1:d1], raw[d1+1:]
 	hl, pll, sl := b64.DecodedLen(len(h)), b64.DecodedLen(len(pl)), b64.DecodedLen(len(s))
 	buf := make([]byte, len(raw), len(raw)+hl+pll+sl)
 	copy(buf, raw)
-	p.token, p.signingInput = buf, buf[:dots[1]]
+	p.token, p.signingInput = buf, buf[:d1]
 	rest := buf[len(raw):]
 	var err error
-	if p.header, err = decodeSegment(rest[:0:hl], p.token[:dots[0]]); err != nil {
-		return p, fmt.Errorf("header: %w", err)
+	if p.header, err = decodeSegment(rest[:0:hl], p.token[:d0]); err != nil {
+		return p, malformed(raw, fmt.Errorf("header: %w", err))
 	}
-	if p.payload, err = decodeSegment(rest[hl:hl:hl+pll], p.token[dots[0]+1:dots[1]]); err != nil {
-		return p, fmt.Errorf("payload: %w", err)
+	if p.payload, err = decodeSegment(rest[hl:hl:hl+pll], p.token[d0+1:d1]); err != nil {
+		return p, malformed(raw, fmt.Errorf("payload: %w", err))
 	}
-	if p.signature, err = decodeSegment(rest[hl+pll:hl+pll], p.token[dots[1]+1:]); err != nil {
-		return p, fmt.Errorf("signature: %w", err)
+	if p.signature, err = decodeSegment(rest[hl+pll:hl+pll], p.token[d1+1:]); err != nil {
+		return p, malformed(raw, fmt.Errorf("signature: %w", err))
 	}
 	return p, nil
 }
 
-// malformed says what is wrong with a token that splitCompact refused
-// before decoding it.
-func malformed(raw string) error {
+// malformed says what is wrong with a token that splitCompact refused: a
+// byte outside the alphabet or a wrong number of segments, found by
+// scanning it, or else decodeErr, or else an empty header.
+func malformed(raw string, decodeErr error) error {
 	n := 0
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; {
@@ -99,6 +89,9 @@ func malformed(raw string) error {
 	}
 	if n != 2 {
 		return fmt.Errorf("%d segments, a compact JWS has three", n+1)
+	}
+	if decodeErr != nil {
+		return decodeErr
 	}
 	// An empty signature is left to the signature check, which refuses it:
 	// that is what it is, an unsigned token. An empty payload is left to

@@ -165,11 +165,24 @@ func plainAttrs(attrs []slog.Attr, depth int) bool {
 }
 
 // plainTime reports whether slog writes t as RFC 3339 text alone: it adds
-// an error to a time whose year has other than four digits.
+// an error to a time whose year has other than four digits. A time more
+// than two days inside that range, in any time zone, is one without
+// working out its year, which costs as much as writing it.
 func plainTime(t time.Time) bool {
+	if u := t.Unix(); u > firstPlainSecond && u < lastPlainSecond {
+		return true
+	}
 	y := t.Year()
 	return y >= 0 && y < 10000
 }
+
+// firstPlainSecond and lastPlainSecond are two days after the start of
+// year 0 and two days before the end of year 9999, in Unix seconds: no
+// time zone is that far from UTC.
+const (
+	firstPlainSecond = -62167219200 + 2*86400
+	lastPlainSecond  = 253402300799 - 2*86400
+)
 
 // appendJSONBySlog writes e through slog's JSON handler: for the events
 // that AppendJSON does not write itself.

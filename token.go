@@ -51,7 +51,8 @@ type Token struct {
 	// and verify events.
 	Fingerprint Fingerprint
 
-	payload []byte // the decoded JSON claims set, for Decode
+	payload  []byte    // the decoded JSON claims set, for Decode
+	audience [1]string // holds Claims.Audience when it has one value
 }
 
 // Decode unmarshals the token's whole claims set, registered and private

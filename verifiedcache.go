@@ -221,6 +221,11 @@ func (v *Verifier) verifyCached(ctx context.Context, now time.Time, e *cachedTok
 // clone returns a copy of t that shares no slice a caller could change.
 func (t *Token) clone() *Token {
 	c := *t
-	c.Claims.Audience = copyOf(t.Claims.Audience, 0)
+	if len(t.Claims.Audience) == 1 {
+		c.audience[0] = t.Claims.Audience[0]
+		c.Claims.Audience = c.audience[:]
+	} else {
+		c.Claims.Audience = copyOf(t.Claims.Audience, 0)
+	}
 	return &c
 }
