@@ -21,13 +21,19 @@ import (
 // handed to slog's own JSON handler, so that its quirks are reproduced
 // rather than imitated.
 func (e Event) AppendJSON(dst []byte, lead ...slog.Attr) []byte {
+	return e.appendJSON(dst, lead, nil)
+}
+
+// appendJSON is AppendJSON, writing the event's own times through c (see
+// secondText) when it is not nil.
+func (e *Event) appendJSON(dst []byte, lead []slog.Attr, c *timeTexts) []byte {
 	if !plainTime(e.Time) || !plainTime(e.ExpiresAt) || !plainAttrs(lead, 0) || !plainAttrs(e.Claims, 0) || !plainAttrs(e.Attrs, 0) {
 		return e.appendJSONBySlog(dst, lead)
 	}
 	dst = append(dst, '{')
 	if !e.Time.IsZero() {
 		dst = append(dst, `"time":"`...)
-		dst = e.Time.AppendFormat(dst, time.RFC3339Nano)
+		dst = appendRFC3339Nano(dst, e.Time, c.forTime())
 		dst = append(dst, `",`...)
 	}
 	dst = append(dst, `"level":"`...)
@@ -61,7 +67,7 @@ func (e Event) AppendJSON(dst []byte, lead ...slog.Attr) []byte {
 	dst = appendStringField(dst, "jti", e.ID)
 	if !e.ExpiresAt.IsZero() {
 		dst = append(dst, `,"exp":"`...)
-		dst = e.ExpiresAt.AppendFormat(dst, time.RFC3339Nano)
+		dst = appendRFC3339Nano(dst, e.ExpiresAt, c.forExpiry())
 		dst = append(dst, '"')
 	}
 	if !e.Fingerprint.IsZero() {
@@ -85,6 +91,24 @@ func (e Event) AppendJSON(dst []byte, lead ...slog.Attr) []byte {
 	}
 	dst = appendAttrsJSON(dst, e.Attrs, false)
 	return append(dst, '}', '\n')
+}
+
+// timeTexts are the second caches of one line buffer: one for event times,
+// which follow the clock, one for expiry times, which follow the tokens.
+type timeTexts struct{ time, exp secondText }
+
+func (c *timeTexts) forTime() *secondText {
+	if c == nil {
+		return nil
+	}
+	return &c.time
+}
+
+func (c *timeTexts) forExpiry() *secondText {
+	if c == nil {
+		return nil
+	}
+	return &c.exp
 }
 
 // appendStringField writes ,"key":value for a value that is set; every key
@@ -186,7 +210,7 @@ const (
 
 // appendJSONBySlog writes e through slog's JSON handler: for the events
 // that AppendJSON does not write itself.
-func (e Event) appendJSONBySlog(dst []byte, lead []slog.Attr) []byte {
+func (e *Event) appendJSONBySlog(dst []byte, lead []slog.Attr) []byte {
 	buf := bytes.NewBuffer(dst)
 	r := slog.NewRecord(e.Time, e.Level(), e.Message(), 0)
 	r.AddAttrs(lead...)

@@ -45,6 +45,7 @@ func checkSameAsSlog(tb testing.TB, e Event, direct bool, lead ...slog.Attr) {
 	if got = got[len("prefix:"):]; !bytes.Equal(got, want) {
 		tb.Fatalf("AppendJSON wrote\n%s\nslog writes\n%s", got, want)
 	}
+	checkCachedTimes(tb, e, want, lead)
 	if isDirect := plainTime(e.Time) && plainTime(e.ExpiresAt) && plainAttrs(lead, 0) && plainAttrs(e.Claims, 0) && plainAttrs(e.Attrs, 0); isDirect != direct {
 		tb.Fatalf("written directly: %v, want %v", isDirect, direct)
 	}
@@ -159,6 +160,38 @@ func TestJSONSinkWritesOneLinePerEventAndReportsFailure(t *testing.T) {
 	}
 }
 
+// sharedTimes carries second caches from one check to the next, as a
+// pooled line buffer does from one event to the next.
+var sharedTimes timeTexts
+
+// checkCachedTimes checks that writing e through second caches (as the
+// JSONSink does) gives want: through caches left by earlier events, then
+// through caches that already hold e's seconds.
+func checkCachedTimes(tb testing.TB, e Event, want []byte, lead []slog.Attr) {
+	tb.Helper()
+	for _, pass := range []string{"after other events", "again"} {
+		if got := e.appendJSON(nil, lead, &sharedTimes); !bytes.Equal(got, want) {
+			tb.Fatalf("with cached seconds (%s), the encoder wrote\n%s\nslog writes\n%s", pass, got, want)
+		}
+	}
+}
+
+// TestCachedSeconds writes events whose times share or change their
+// second, fraction and zone, through one set of second caches.
+func TestCachedSeconds(t *testing.T) {
+	base := time.Date(2026, 12, 2, 11, 30, 15, 0, time.UTC)
+	plus7 := time.FixedZone("", 7*3600)
+	for _, at := range []time.Time{
+		base, base.Add(1), base.Add(123456789), base.Add(999999999), base.Add(time.Second),
+		base.Add(time.Second).In(plus7), base.Add(time.Second + 5).In(plus7), base.In(time.FixedZone("", -90*60)),
+		base.Add(time.Second), base.Local(), time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		e := Event{Time: at, Op: OpVerify, Outcome: OutcomeSuccess, ExpiresAt: at.Add(time.Hour), Verified: true}
+		want := slogLine(t, e)
+		checkCachedTimes(t, e, want, nil)
+	}
+}
+
 // FuzzAppendJSON holds the direct encoder to slog's JSON handler on events
 // built from arbitrary strings, numbers and times.
 func FuzzAppendJSON(f *testing.F) {
@@ -196,5 +229,6 @@ func FuzzAppendJSON(f *testing.F) {
 		if got := e.AppendJSON(nil, lead...); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON wrote\n%q\nslog writes\n%q", got, want)
 		}
+		checkCachedTimes(t, e, want, lead)
 	})
 }

@@ -2,7 +2,6 @@ package jwtaudit
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -175,7 +174,7 @@ func (is *Issuer) complete(now time.Time, c *Claims) error {
 		c.NotBefore = wholeSeconds(c.NotBefore)
 	}
 	if c.ID == "" {
-		c.ID = rand.Text() // 26 base32 characters: 130 random bits
+		c.ID = newTokenID() // 26 base32 characters: 130 random bits
 	}
 	switch {
 	case c.Subject == "":

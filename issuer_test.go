@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -240,4 +241,29 @@ func TestBadOptionValues(t *testing.T) {
 	if _, err := NewVerifier(); err == nil {
 		t.Errorf("NewVerifier accepted no key")
 	}
+}
+
+// TestTokenIDs checks the shape of issued "jti" values and that they do
+// not repeat, from many goroutines at once.
+func TestTokenIDs(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 2000 {
+				id := newTokenID()
+				if len(id) != 26 || strings.Trim(id, base32Alphabet) != "" {
+					t.Errorf("jti %q is not 26 base32 characters", id)
+				}
+				mu.Lock()
+				if seen[id] {
+					t.Errorf("jti %q issued twice", id)
+				}
+				seen[id] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -27,10 +27,15 @@ func NewJSONSink(w io.Writer) *JSONSink {
 	return &JSONSink{w: w}
 }
 
-// lineBuffers hold encoded lines between the encoding, done outside the
+// lineBuffer holds an encoded line between the encoding, done outside the
 // sink's lock so that concurrent operations encode in parallel, and the
-// write.
-var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// write; and the text of the last seconds it wrote.
+type lineBuffer struct {
+	line  []byte
+	times timeTexts
+}
+
+var lineBuffers = sync.Pool{New: func() any { return &lineBuffer{line: make([]byte, 0, 1024)} }}
 
 // maxPooledLine is the largest buffer put back in the pool, so that one
 // outsized event does not keep its memory for good.
@@ -38,14 +43,14 @@ const maxPooledLine = 64 << 10
 
 // Record writes e as one line.
 func (s *JSONSink) Record(_ context.Context, e Event) error {
-	bp := lineBuffers.Get().(*[]byte)
-	line := e.AppendJSON((*bp)[:0])
+	lb := lineBuffers.Get().(*lineBuffer)
+	line := e.appendJSON(lb.line[:0], nil, &lb.times)
 	s.mu.Lock()
 	_, err := s.w.Write(line)
 	s.mu.Unlock()
 	if cap(line) <= maxPooledLine {
-		*bp = line
-		lineBuffers.Put(bp)
+		lb.line = line
+		lineBuffers.Put(lb)
 	}
 	return err
 }
