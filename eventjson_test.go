@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -231,4 +232,30 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 		checkCachedTimes(t, e, want, lead)
 	})
+}
+
+// TestJSONSinkIsLentTheAudience checks that lending the token's audience
+// to a JSONSink, rather than copying it, never lets the event's clipping
+// reach the token: a long audience is clipped in the line and whole in
+// the token.
+func TestJSONSinkIsLentTheAudience(t *testing.T) {
+	long := strings.Repeat("a", 2*maxEventString)
+	var out bytes.Buffer
+	_, v := pair(t, []Option{WithKeys(mustKey(t, "k1", HS256, testSecret)), WithAudience(long, "api"), WithAudit(NewJSONSink(&out))}, nil, nil)
+	signer, _ := NewIssuer(WithKeys(mustKey(t, "k1", HS256, testSecret)), WithAudience(long, "api"))
+	raw, err := signer.Issue(context.Background(), Claims{Subject: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trackToken(raw)
+	tok, err := v.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Claims.Audience[0] != long {
+		t.Errorf("the token's audience was clipped to %d bytes", len(tok.Claims.Audience[0]))
+	}
+	if strings.Contains(out.String(), long) || !strings.Contains(out.String(), long[:maxEventString-len("…")]) {
+		t.Errorf("the line does not hold the clipped audience: %.200s…", out.String())
+	}
 }

@@ -74,7 +74,8 @@ func (r *recorder) finish(ctx context.Context, ev *Event, err error, p any) erro
 		ev.Detail = clipTo(err.Error(), maxDetailLen)
 	}
 	ev.Duration = r.since(ev.Time)
-	ev.own(attrs)
+	_, reads := r.sink.(*JSONSink)
+	ev.own(attrs, reads)
 	if !ev.Verified {
 		ev.clipUnverified()
 	}
@@ -132,8 +133,16 @@ func (r *recorder) report(ctx context.Context, e Event, serr error) (ok bool) {
 // own gives the event slices of its own, so that the sink may keep or
 // change them without touching the token or the configuration they were
 // taken from, and appends the context attributes after the operation's own.
-func (e *Event) own(contextAttrs []slog.Attr) {
-	e.Audience = copyOf(e.Audience, 0)
+//
+// A sink that only reads the event while Record runs (sinkReads: the
+// JSONSink, which encodes it there and then) is lent the audience instead
+// when no clipping will rewrite it (bound and clipUnverified write only
+// what they change): the copy would be the one allocation an audited
+// Verify makes for its event.
+func (e *Event) own(contextAttrs []slog.Attr, sinkReads bool) {
+	if !sinkReads || !fitsUnclipped(e.Audience) {
+		e.Audience = copyOf(e.Audience, 0)
+	}
 	e.Claims = copyOf(e.Claims, 0)
 	if len(contextAttrs) > maxContextAttrs {
 		contextAttrs = contextAttrs[:maxContextAttrs]
@@ -178,6 +187,17 @@ func reservedName(key string) bool {
 	return reservedNames[strings.ToLower(key)]
 }
 
+// fitsUnclipped reports whether no value of aud is long enough for any
+// clipping to change it.
+func fitsUnclipped(aud []string) bool {
+	for _, a := range aud {
+		if len(a) > min(maxUnverifiedLen, maxEventString) {
+			return false
+		}
+	}
+	return true
+}
+
 // copyOf returns a copy of s with room for extra more elements, or nil
 // when there is nothing to hold. It is make and copy rather than
 // slices.Clone, whose append costs several times more on the hot path.
@@ -218,7 +238,9 @@ func (e *Event) bound() {
 		e.Audience = e.Audience[:maxAudiences]
 	}
 	for i, a := range e.Audience {
-		e.Audience[i] = clipTo(a, maxEventString)
+		if c := clipTo(a, maxEventString); c != a {
+			e.Audience[i] = c
+		}
 	}
 	boundAttrs(e.Claims, 0)
 	boundAttrs(e.Attrs, 0)
@@ -257,7 +279,9 @@ func (e *Event) clipUnverified() {
 		e.Audience = e.Audience[:maxUnverifiedAudiences]
 	}
 	for i, a := range e.Audience {
-		e.Audience[i] = clip(a)
+		if c := clip(a); c != a {
+			e.Audience[i] = c
+		}
 	}
 	for i, a := range e.Claims {
 		if a.Value.Kind() == slog.KindString {

@@ -318,3 +318,43 @@ func TestVerifiedCacheConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifiedCacheFollowsTheJWKS checks that a token whose key leaves the
+// JWKS a RemoteKeySet follows stops verifying from the cache.
+func TestVerifiedCacheFollowsTheJWKS(t *testing.T) {
+	ctx := context.Background()
+	f := newRemoteFixture(t, RemoteKeySetOptions{})
+	rec := &captureSink{}
+	v, err := NewVerifier(WithKeySource(f.remote), WithVerifiedCache(10, 1<<20), WithAudit(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := f.issue(t)
+	for i := range 2 {
+		if _, err := v.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+		if e := rec.only(t); e.Cached != (i == 1) {
+			t.Fatalf("verification %d: cached %v", i+1, e.Cached)
+		}
+	}
+	old := f.ks.Active().ID()
+	if err := f.ks.Publish(ctx, mustKey(t, "next", EdDSA, testEd25519)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ks.Rotate(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ks.Remove(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.remote.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, raw); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("after its key left the JWKS: %v", err)
+	}
+	if e := rec.only(t); e.Cached {
+		t.Error("the refusal came from the cache")
+	}
+}
