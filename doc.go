@@ -147,9 +147,13 @@
 // Issue encodes each key's header once and sizes every token's bytes
 // exactly; Verify copies its input once, matches the header against its keys
 // without allocating, and decodes the claims with a strict reader of its
-// own instead of encoding/json. HMAC signatures are made and checked with
-// crypto/hmac from a pooled keyed state; the others by
-// github.com/lestrrat-go/jwx/v3. Benchmarks sit beside the code
-// (go test -bench .) and, against other libraries, in the benchmarks
-// module.
+// own, into the Token it returns, instead of encoding/json. HMAC
+// signatures are made and checked with crypto/hmac from a pooled keyed
+// state; the others by github.com/lestrrat-go/jwx/v3. A [JSONSink] writes
+// an event without allocating. [WithVerifiedCache] remembers verified
+// tokens, so that a token seen again skips its signature and decoding but
+// none of the checks that can change (key, clock, revocation, validators,
+// replay guard); a hit is recorded like any Verify. Benchmarks sit beside
+// the code (go test -bench .) and, against other libraries, in the
+// benchmarks module, whose ratios program writes the README's tables.
 package jwtaudit

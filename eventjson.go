@@ -38,15 +38,24 @@ func (e *Event) appendJSON(dst []byte, lead []slog.Attr, c *timeTexts) []byte {
 	}
 	dst = append(dst, `"level":"`...)
 	dst = append(dst, e.Level().String()...) // INFO, WARN or ERROR
-	dst = append(dst, `","msg":`...)
-	dst = appendJSONString(dst, e.Message())
+	// The message, the op, the outcome and the reason are names from this
+	// package's tables, plain ASCII (a test holds them to it): written
+	// without looking for anything to escape.
+	dst = append(dst, `","msg":"`...)
+	dst = append(dst, e.Message()...)
+	dst = append(dst, '"')
 	dst = appendAttrsJSON(dst, lead, false)
 
 	// The fields, in the order and under the conditions of LogValue.
-	dst = appendStringField(dst, "op", e.Op.String())
-	dst = appendStringField(dst, "outcome", e.Outcome.String())
+	dst = append(dst, `,"op":"`...)
+	dst = append(dst, e.Op.String()...)
+	dst = append(dst, `","outcome":"`...)
+	dst = append(dst, e.Outcome.String()...)
+	dst = append(dst, '"')
 	if e.Reason != ReasonNone {
-		dst = appendStringField(dst, "reason", e.Reason.String())
+		dst = append(dst, `,"reason":"`...)
+		dst = append(dst, e.Reason.String()...)
+		dst = append(dst, '"')
 	}
 	dst = appendStringField(dst, "detail", e.Detail)
 	dst = appendStringField(dst, "alg", string(e.Algorithm))

@@ -259,3 +259,29 @@ func TestJSONSinkIsLentTheAudience(t *testing.T) {
 		t.Errorf("the line does not hold the clipped audience: %.200s…", out.String())
 	}
 }
+
+// TestEventNamesNeedNoEscaping holds the names the encoder writes without
+// escaping (every op, outcome, reason and message, known or not) to plain
+// ASCII.
+func TestEventNamesNeedNoEscaping(t *testing.T) {
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if !plainASCII[s[i]] {
+				return false
+			}
+		}
+		return s != ""
+	}
+	for i := range 256 {
+		for _, name := range []string{Op(i).String(), Outcome(i).String(), Reason(i).String()} {
+			if !plain(name) {
+				t.Errorf("name %q needs escaping", name)
+			}
+		}
+		for j := range 256 {
+			if m := (Event{Op: Op(i), Outcome: Outcome(j)}).Message(); !plain(m) {
+				t.Errorf("message %q needs escaping", m)
+			}
+		}
+	}
+}
