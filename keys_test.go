@@ -215,6 +215,28 @@ func TestROCAFingerprintSparesOrdinaryKeys(t *testing.T) {
 	}
 }
 
+// TestEd25519AgreesWithJWX holds the direct Ed25519 verifier to jwx's:
+// the same verdicts on right, wrong, short, long and empty signatures.
+func TestEd25519AgreesWithJWX(t *testing.T) {
+	k := mustKey(t, "k", EdDSA, testEd25519)
+	for i, input := range [][]byte{nil, []byte("a"), []byte(strings.Repeat("header.payload", 100))} {
+		sig, err := k.sign(input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flipped := bytes.Clone(sig)
+		flipped[len(flipped)-1] ^= 1
+		for _, s := range [][]byte{sig, flipped, sig[:len(sig)-1], append(bytes.Clone(sig), 0), nil, make([]byte, 64)} {
+			if (k.verify(input, s) == nil) != (jwsbb.Verify(k.public, string(EdDSA), input, s) == nil) {
+				t.Errorf("input %d: verdicts differ on a %d-byte signature", i, len(s))
+			}
+		}
+		if k.verify(input, sig) != nil || k.verify(input, flipped) == nil {
+			t.Errorf("input %d: wrong verdict", i)
+		}
+	}
+}
+
 // TestHMACAgreesWithJWX holds the pooled HMAC signer and verifier to jwx's
 // own: the same signatures, and the same verdicts on right, wrong, short,
 // long and empty signatures, for each HMAC algorithm.
