@@ -265,15 +265,5 @@ func (k *Key) verify(input, signature []byte) error {
 	if k.macs != nil {
 		return k.macs.verify(input, signature)
 	}
-	if pub, ok := k.public.(ed25519.PublicKey); ok {
-		// One call of crypto/ed25519, which jwx makes too, without the
-		// lookups around it (a test holds the two to the same verdicts).
-		if !ed25519.Verify(pub, input, signature) {
-			return errEd25519Signature
-		}
-		return nil
-	}
-	return jwsbb.Verify(k.public, string(k.alg), input, signature)
+	return verifyPublic(k.alg, k.public, input, signature)
 }
-
-var errEd25519Signature = errors.New("ed25519: invalid signature")

@@ -215,24 +215,38 @@ func TestROCAFingerprintSparesOrdinaryKeys(t *testing.T) {
 	}
 }
 
-// TestEd25519AgreesWithJWX holds the direct Ed25519 verifier to jwx's:
-// the same verdicts on right, wrong, short, long and empty signatures.
-func TestEd25519AgreesWithJWX(t *testing.T) {
-	k := mustKey(t, "k", EdDSA, testEd25519)
-	for i, input := range [][]byte{nil, []byte("a"), []byte(strings.Repeat("header.payload", 100))} {
-		sig, err := k.sign(input)
-		if err != nil {
-			t.Fatal(err)
-		}
-		flipped := bytes.Clone(sig)
-		flipped[len(flipped)-1] ^= 1
-		for _, s := range [][]byte{sig, flipped, sig[:len(sig)-1], append(bytes.Clone(sig), 0), nil, make([]byte, 64)} {
-			if (k.verify(input, s) == nil) != (jwsbb.Verify(k.public, string(EdDSA), input, s) == nil) {
-				t.Errorf("input %d: verdicts differ on a %d-byte signature", i, len(s))
+// TestPublicKeyVerifiersAgreeWithJWX holds the direct calls of crypto's
+// verifiers to jwx's, for every public-key algorithm: the same verdicts on
+// right, wrong, short, long, empty and zero signatures, and for ECDSA on
+// the other s of a signature and on r and s swapped.
+func TestPublicKeyVerifiersAgreeWithJWX(t *testing.T) {
+	for _, alg := range []Algorithm{RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA} {
+		k := mustKey(t, "k", alg, materialFor(t, alg))
+		for i, input := range [][]byte{nil, []byte("a"), []byte(strings.Repeat("header.payload", 100))} {
+			sig, err := k.sign(input)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if k.verify(input, sig) != nil || k.verify(input, flipped) == nil {
-			t.Errorf("input %d: wrong verdict", i)
+			flipped := bytes.Clone(sig)
+			flipped[len(flipped)-1] ^= 1
+			variants := [][]byte{sig, flipped, sig[:len(sig)-1], append(bytes.Clone(sig), 0), nil, make([]byte, len(sig))}
+			if algorithms[alg].family == familyECDSA {
+				half := len(sig) / 2
+				n := algorithms[alg].curve.Params().N
+				s := new(big.Int).SetBytes(sig[half:])
+				otherS := bytes.Clone(sig)
+				new(big.Int).Sub(n, s).FillBytes(otherS[half:])
+				swapped := append(bytes.Clone(sig[half:]), sig[:half]...)
+				variants = append(variants, otherS, swapped)
+			}
+			for j, v := range variants {
+				if (k.verify(input, v) == nil) != (jwsbb.Verify(k.public, string(alg), input, v) == nil) {
+					t.Errorf("%s input %d: verdicts differ on variant %d (%d bytes)", alg, i, j, len(v))
+				}
+			}
+			if k.verify(input, sig) != nil || k.verify(input, flipped) == nil {
+				t.Errorf("%s input %d: wrong verdict", alg, i)
+			}
 		}
 	}
 }
