@@ -149,7 +149,8 @@
 // without allocating, and decodes the claims with a strict reader of its
 // own, into the Token it returns, instead of encoding/json. HMAC
 // signatures are made and checked with crypto/hmac from a pooled keyed
-// state; the others by github.com/lestrrat-go/jwx/v3. A [JSONSink] writes
+// state; the others are made by github.com/lestrrat-go/jwx/v3 and checked
+// by crypto's own verifiers, with jwx's checks. A [JSONSink] writes
 // an event without allocating. [WithVerifiedCache] remembers verified
 // tokens, so that a token seen again skips its signature and decoding but
 // none of the checks that can change (key, clock, revocation, validators,

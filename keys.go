@@ -260,7 +260,8 @@ func (k *Key) sign(input []byte) ([]byte, error) {
 
 // verify checks a raw signature over input with the key's own algorithm.
 // HMAC keys check with crypto/hmac directly, from a pooled keyed state
-// (TestHMACAgreesWithJWX holds them to jwx); the others through jwx.
+// (TestHMACAgreesWithJWX holds them to jwx); the others with crypto's own
+// verifiers (see verifyPublic; TestPublicKeyVerifiersAgreeWithJWX).
 func (k *Key) verify(input, signature []byte) error {
 	if k.macs != nil {
 		return k.macs.verify(input, signature)
