@@ -51,8 +51,17 @@ func BenchmarkVerifyWithSink(b *testing.B) {
 }
 
 // BenchmarkStoreRecord measures the file sink's sustained rate under each
-// durability setting, in events per second.
-func BenchmarkStoreRecord(b *testing.B) {
+// durability setting, in events per second, from one goroutine.
+func BenchmarkStoreRecord(b *testing.B) { benchmarkStore(b, 0) }
+
+// BenchmarkStoreRecordParallel measures it with eight goroutines recording
+// at once, as the handlers of a busy service do: concurrent records share
+// write calls.
+func BenchmarkStoreRecordParallel(b *testing.B) { benchmarkStore(b, 8) }
+
+// benchmarkStore records from one goroutine (writers 0) or from writers
+// at once, under each durability setting.
+func benchmarkStore(b *testing.B, writers int) {
 	for _, tc := range []struct {
 		name string
 		d    Durability
@@ -67,10 +76,23 @@ func BenchmarkStoreRecord(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			start := time.Now()
-			for b.Loop() {
-				if err := s.Record(ctx, e); err != nil {
-					b.Fatal(err)
+			if writers == 0 {
+				for b.Loop() {
+					if err := s.Record(ctx, e); err != nil {
+						b.Fatal(err)
+					}
 				}
+			} else {
+				procs := runtime.GOMAXPROCS(0)
+				b.SetParallelism((writers + procs - 1) / procs)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := s.Record(ctx, e); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 		})
@@ -92,37 +114,4 @@ func benchSink(b *testing.B, d Durability) *Sink {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
-}
-
-// BenchmarkStoreRecordParallel measures the file sink's rate with eight
-// goroutines recording at once (parallelism 8 / GOMAXPROCS), as the
-// handlers of a busy service do: concurrent records share write calls.
-func BenchmarkStoreRecordParallel(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		d    Durability
-	}{
-		{"never", SyncNever},
-		{"interval", SyncInterval},
-		{"every-record", SyncEveryRecord},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			s := benchSink(b, tc.d)
-			e := benchEvent()
-			ctx := context.Background()
-			procs := runtime.GOMAXPROCS(0)
-			b.SetParallelism((8 + procs - 1) / procs)
-			b.ReportAllocs()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := s.Record(ctx, e); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
-		})
-	}
 }

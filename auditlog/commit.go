@@ -61,7 +61,7 @@ var opMember = []byte(`,"op":`)
 // Record and the recover record do, rotating first if it would make the
 // file larger than MaxSize.
 func (s *Sink) commit(body []byte) error {
-	if bytes.Index(body, opMember) < 0 {
+	if !bytes.Contains(body, opMember) {
 		return errors.New("auditlog: a record without an op member") // every event and own record has one
 	}
 	s.mu.Lock()

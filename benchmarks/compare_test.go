@@ -16,6 +16,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -110,53 +111,88 @@ func golangJWTParser(alg jwtaudit.Algorithm) *jwt.Parser {
 		jwt.WithAudience(audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 }
 
-func BenchmarkVerify(b *testing.B) {
+// A check verifies the fixture's token once. Each maker below builds its
+// fixture and returns a function that makes checks: one per goroutine,
+// since some keep scratch space.
+
+func jwtauditChecks(b *testing.B, alg jwtaudit.Algorithm, sink jwtaudit.AuditSink, vopts ...jwtaudit.VerifierOption) func() func() error {
+	f := newFixture(b, alg, sink, vopts...)
 	ctx := context.Background()
+	return func() func() error {
+		return func() error { _, err := f.verifier.Verify(ctx, f.token); return err }
+	}
+}
+
+func golangJWTChecks(b *testing.B, alg jwtaudit.Algorithm) func() func() error {
+	f := newFixture(b, alg, jwtaudit.DiscardSink)
+	parser := golangJWTParser(alg)
+	keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
+	return func() func() error {
+		return func() error {
+			var claims jwt.RegisteredClaims
+			_, err := parser.ParseWithClaims(f.token, &claims, keyFunc)
+			return err
+		}
+	}
+}
+
+func jwxChecks(b *testing.B, alg jwtaudit.Algorithm) func() func() error {
+	f := newFixture(b, alg, jwtaudit.DiscardSink)
+	jalg, _ := jwa.LookupSignatureAlgorithm(string(alg))
+	return func() func() error {
+		return func() error {
+			_, err := jwxjwt.ParseString(f.token, jwxjwt.WithKey(jalg, f.verify), jwxjwt.WithIssuer(issuer), jwxjwt.WithAudience(audience))
+			return err
+		}
+	}
+}
+
+func bareChecks(b *testing.B, alg jwtaudit.Algorithm) func() func() error {
+	f := newFixture(b, alg, jwtaudit.DiscardSink)
+	return func() func() error {
+		check := bareVerifier(alg, f.verify)
+		return func() error {
+			if !check(f.token) {
+				return errors.New("bare check refused the token")
+			}
+			return nil
+		}
+	}
+}
+
+// loop runs one check b.N times; inParallel runs checks from every core
+// at once, one per goroutine.
+func loop(b *testing.B, checks func() func() error) {
+	check := checks()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := check(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func inParallel(b *testing.B, checks func() func() error) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		check := checks()
+		for pb.Next() {
+			if err := check(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkVerify(b *testing.B) {
 	for _, alg := range algs {
 		for _, a := range auditSetups {
-			b.Run(string(alg)+"/"+a.name, func(b *testing.B) {
-				f := newFixture(b, alg, a.sink())
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := f.verifier.Verify(ctx, f.token); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			b.Run(string(alg)+"/"+a.name, func(b *testing.B) { loop(b, jwtauditChecks(b, alg, a.sink())) })
 		}
-		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardSink)
-			parser := golangJWTParser(alg)
-			keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
-			b.ReportAllocs()
-			for b.Loop() {
-				var claims jwt.RegisteredClaims
-				if _, err := parser.ParseWithClaims(f.token, &claims, keyFunc); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(string(alg)+"/jwx-jwt", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardSink)
-			jalg, _ := jwa.LookupSignatureAlgorithm(string(alg))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := jwxjwt.ParseString(f.token, jwxjwt.WithKey(jalg, f.verify),
-					jwxjwt.WithIssuer(issuer), jwxjwt.WithAudience(audience)); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(string(alg)+"/bare", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardSink)
-			check := bareVerifier(alg, f.verify)
-			b.ReportAllocs()
-			for b.Loop() {
-				if !check(f.token) {
-					b.Fatal("bare check refused the token")
-				}
-			}
-		})
+		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) { loop(b, golangJWTChecks(b, alg)) })
+		b.Run(string(alg)+"/jwx-jwt", func(b *testing.B) { loop(b, jwxChecks(b, alg)) })
+		b.Run(string(alg)+"/bare", func(b *testing.B) { loop(b, bareChecks(b, alg)) })
 	}
 }
 
@@ -164,80 +200,24 @@ func BenchmarkVerify(b *testing.B) {
 // service does with a session's token: jwtaudit with its verified-token
 // cache, golang-jwt (which has none) as in BenchmarkVerify.
 func BenchmarkVerifyCached(b *testing.B) {
-	ctx := context.Background()
 	for _, alg := range []jwtaudit.Algorithm{jwtaudit.HS256, jwtaudit.ES256} {
 		for _, a := range auditSetups {
 			b.Run(string(alg)+"/"+a.name, func(b *testing.B) {
-				f := newFixture(b, alg, a.sink(), jwtaudit.WithVerifiedCache(10000, 16<<20))
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := f.verifier.Verify(ctx, f.token); err != nil {
-						b.Fatal(err)
-					}
-				}
+				loop(b, jwtauditChecks(b, alg, a.sink(), jwtaudit.WithVerifiedCache(10000, 16<<20)))
 			})
 		}
-		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
-			f := newFixture(b, alg, jwtaudit.DiscardSink)
-			parser := golangJWTParser(alg)
-			keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
-			b.ReportAllocs()
-			for b.Loop() {
-				var claims jwt.RegisteredClaims
-				if _, err := parser.ParseWithClaims(f.token, &claims, keyFunc); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(string(alg)+"/golang-jwt", func(b *testing.B) { loop(b, golangJWTChecks(b, alg)) })
 	}
 }
 
 // BenchmarkVerifyParallel verifies one HS256 token from every core at once.
 func BenchmarkVerifyParallel(b *testing.B) {
-	ctx := context.Background()
 	alg := jwtaudit.HS256
 	for _, a := range auditSetups {
-		b.Run(string(alg)+"/"+a.name, func(b *testing.B) {
-			f := newFixture(b, alg, a.sink())
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := f.verifier.Verify(ctx, f.token); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
+		b.Run(string(alg)+"/"+a.name, func(b *testing.B) { inParallel(b, jwtauditChecks(b, alg, a.sink())) })
 	}
-	b.Run(string(alg)+"/golang-jwt", func(b *testing.B) {
-		f := newFixture(b, alg, jwtaudit.DiscardSink)
-		parser := golangJWTParser(alg)
-		keyFunc := func(*jwt.Token) (any, error) { return f.verify, nil }
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				var claims jwt.RegisteredClaims
-				if _, err := parser.ParseWithClaims(f.token, &claims, keyFunc); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
-	b.Run(string(alg)+"/bare", func(b *testing.B) {
-		f := newFixture(b, alg, jwtaudit.DiscardSink)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			check := bareVerifier(alg, f.verify) // one keyed state per goroutine
-			for pb.Next() {
-				if !check(f.token) {
-					b.Error("bare check refused the token")
-					return
-				}
-			}
-		})
-	})
+	b.Run(string(alg)+"/golang-jwt", func(b *testing.B) { inParallel(b, golangJWTChecks(b, alg)) })
+	b.Run(string(alg)+"/bare", func(b *testing.B) { inParallel(b, bareChecks(b, alg)) })
 }
 
 func BenchmarkIssue(b *testing.B) {
