@@ -112,11 +112,12 @@
 // [SlogSink] writes events to any [log/slog.Handler]; the [JSONSink]
 // writes the lines slog's JSON handler would, to an io.Writer, without
 // allocating ([Event.AppendJSON] is held to slog's bytes by a differential
-// test and a fuzz target); the auditlog
-// sub-package keeps them in a hash-chained file that proves it was not
-// edited; [AsyncSink] takes the writing off the request's path; [FanOut]
-// records to several sinks; [SinkFunc] adapts a function; [DiscardSink],
-// the default, drops them. Private claims are recorded only when named by
+// test and a fuzz target); the auditlog sub-package keeps them in a
+// hash-chained file that proves it was not edited; the otelmetrics
+// sub-package counts them as OpenTelemetry metrics; [AsyncSink] takes the
+// writing off the request's path; [FanOutSink] records to several sinks;
+// [SinkFunc] adapts a function; [DiscardSink], the default, drops them.
+// Private claims are recorded only when named by
 // [WithAuditClaims]; [WithRedaction] writes identifying values as salted
 // hashes that can still be searched.
 //
