@@ -88,6 +88,9 @@ type chainRecord struct {
 	Retention      bool
 	RemovedThrough uint64
 	RemovedHead    string
+	// A checkpoint record holds a signed note (see Checkpoints).
+	Checkpoint       bool
+	SignedCheckpoint string
 }
 
 // chainFields are the members parseChain decodes.
@@ -98,6 +101,7 @@ type chainFields struct {
 	Op             string  `json:"op"`
 	RemovedThrough uint64  `json:"removed_through"`
 	RemovedHead    string  `json:"removed_head"`
+	Checkpoint     string  `json:"checkpoint"`
 }
 
 var errNotChained = errors.New("not a record of a chained audit log (no seq, prev and chain)")
@@ -117,6 +121,7 @@ func parseChain(line []byte) (chainRecord, error) {
 	return chainRecord{
 		Seq: *f.Seq, Prev: *f.Prev, Chain: *f.Chain,
 		Retention: f.Op == opRetention, RemovedThrough: f.RemovedThrough, RemovedHead: f.RemovedHead,
+		Checkpoint: f.Op == opCheckpoint, SignedCheckpoint: f.Checkpoint,
 	}, nil
 }
 

@@ -58,35 +58,65 @@ const (
 var opMember = []byte(`,"op":`)
 
 // commit writes one record, formatted without its chain members, as
-// Record and the recover record do, rotating first if it would make the
-// file larger than MaxSize.
-func (s *Sink) commit(body []byte) error {
-	if !bytes.Contains(body, opMember) {
-		return errors.New("auditlog: a record without an op member") // every event and own record has one
+// Record and the recover record do, after a checkpoint if one is due, and
+// rotating first if it would make the file larger than MaxSize. arrived
+// says that the record was counted in s.arriving while it was encoded.
+func (s *Sink) commit(body []byte, arrived bool) error {
+	published, err := s.commitLocked(body, arrived)
+	s.publish(published)
+	return err
+}
+
+// publish hands a signed checkpoint to Checkpoints.Publish, if there is
+// one of each.
+func (s *Sink) publish(signed []byte) {
+	if signed != nil && s.opts.Checkpoints.Publish != nil {
+		s.opts.Checkpoints.Publish(signed)
 	}
+}
+
+// commitLocked is commit under s.mu, returning the checkpoint it wrote
+// before the record, if it wrote one.
+func (s *Sink) commitLocked(body []byte, arrived bool) (published []byte, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.arriving.Add(-1)
+	if arrived {
+		s.arriving.Add(-1)
+	}
+	if !bytes.Contains(body, opMember) {
+		return nil, errors.New("auditlog: a record without an op member") // every event and own record has one
+	}
 	if err := s.usable(); err != nil {
-		return err
+		return nil, err
+	}
+	if s.checkpointDue() {
+		// A checkpoint signs the chain as it stands: everything queued
+		// is written first.
+		s.drain()
+		if err := s.usable(); err != nil {
+			return nil, err
+		}
+		if published, err = s.writeCheckpoint(); err != nil {
+			return nil, err
+		}
 	}
 	n := int64(len(body) + s.chainMembersLen(s.queuedSeq+1))
 	if n > maxRecord {
-		return fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", n, maxRecord)
+		return published, fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", n, maxRecord)
 	}
 	if s.opts.MaxSize > 0 && s.size+s.queued > 0 && s.size+s.queued+n > s.opts.MaxSize {
 		// Rotation closes the file: everything queued is written first.
 		s.drain()
 		if err := s.usable(); err != nil {
-			return err
+			return published, err
 		}
 		if s.size > 0 && s.size+n > s.opts.MaxSize {
 			if err := s.rotate(); err != nil {
-				return err
+				return published, err
 			}
 		}
 	}
-	return s.await(s.queue(body))
+	return published, s.await(s.queue(body))
 }
 
 // usable says why the store takes no record, if it does not.

@@ -88,6 +88,10 @@ type Options struct {
 	// FileMode is the permission of files the store creates (default
 	// 0600: the trail names users).
 	FileMode os.FileMode
+
+	// Checkpoints, when set, makes the store sign its chain every so many
+	// records (see Checkpoints).
+	Checkpoints *Checkpoints
 }
 
 // Recovery describes a torn last line found when a log was reopened: a
@@ -133,6 +137,11 @@ type Sink struct {
 	arriving  atomic.Int32 // Record calls between their start and their queueing: worth waiting for
 	drained   sync.Cond    // on mu: broadcast when a group's write ends, for drain
 
+	// Checkpoints (see checkpoint.go): the place of the last record a
+	// checkpoint counted (the checkpoint record itself), and when.
+	checkpointed   uint64
+	checkpointTime time.Time
+
 	stopSync chan struct{}
 	synced   sync.WaitGroup
 }
@@ -174,6 +183,13 @@ func Open(path string, opts Options) (s *Sink, err error) {
 	}
 	if opts.FileMode == 0 {
 		opts.FileMode = 0o600
+	}
+	if opts.Checkpoints != nil {
+		c := *opts.Checkpoints // the defaults go in the store's copy
+		if err := c.check(); err != nil {
+			return nil, err
+		}
+		opts.Checkpoints = &c
 	}
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		return nil, fmt.Errorf("auditlog: %s is a symbolic link; give the path of the log itself", path)
@@ -220,6 +236,7 @@ func Open(path string, opts Options) (s *Sink, err error) {
 		s.hasher.digest(tail.lastLine, &s.tip.hash)
 		s.written, s.queuedSeq = s.tip, s.tip.seq
 	}
+	s.checkpointed, s.checkpointTime = s.queuedSeq, time.Now()
 
 	if s.f, err = openFile(path, opts.FileMode); err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
@@ -251,7 +268,7 @@ func (s *Sink) recover(tail tail) error {
 		slog.String("detail", "an incomplete last record, cut short by a crash, was removed"),
 		slog.Int("torn_bytes", s.recovery.TornBytes),
 		slog.String("torn_sha256", s.recovery.TornHash),
-	))
+	), false)
 }
 
 // Recovered returns what Open cut off the end of the log, or nil.
@@ -277,7 +294,7 @@ func (s *Sink) Record(_ context.Context, e jwtaudit.Event) error {
 	s.arriving.Add(1)
 	bp := bodies.Get().(*[]byte)
 	body := e.AppendJSON((*bp)[:0])
-	err := s.commit(body)
+	err := s.commit(body, true)
 	if cap(body) <= maxPooledBody {
 		*bp = body
 		bodies.Put(bp)
@@ -400,7 +417,15 @@ func (s *Sink) Close() error {
 	}
 	s.closing = true
 	s.drain()
-	err := s.syncLocked()
+	var err error
+	var published []byte
+	if s.broken == nil && s.opts.Checkpoints != nil && s.queuedSeq > s.checkpointed {
+		// The records since the last checkpoint get one of their own.
+		published, err = s.writeCheckpoint()
+	}
+	if serr := s.syncLocked(); err == nil {
+		err = serr
+	}
 	s.closed = true
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
@@ -413,6 +438,7 @@ func (s *Sink) Close() error {
 		close(s.stopSync)
 		s.synced.Wait()
 	}
+	s.publish(published)
 	return err
 }
 

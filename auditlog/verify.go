@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"slices"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // VerifyOptions configures [Verify].
@@ -19,6 +21,14 @@ type VerifyOptions struct {
 	// record, unchanged. Without it, records cut from the end of the log
 	// cannot be noticed.
 	Head *Head
+
+	// CheckpointKeys, when set, are the verifier keys of the checkpoint
+	// signers (note format, "name+hash+key": CheckpointVerifierKey, or what
+	// `jwtaudit keygen --checkpoint` prints). Every checkpoint record must
+	// then be signed by one of them, and the log must hold at least one.
+	// Without them, checkpoints are still held to the chain, but their
+	// signatures are not checked.
+	CheckpointKeys []string
 }
 
 // Report describes a log that verified.
@@ -27,6 +37,12 @@ type Report struct {
 	Records  uint64   // records checked
 	FirstSeq uint64   // sequence number of the first record
 	Head     Head     // the last record
+
+	// Checkpoints is the number of checkpoint records, and LastCheckpoint
+	// the last record one of them signed (0 without checkpoints): records
+	// after it are vouched for by the chain alone.
+	Checkpoints    uint64
+	LastCheckpoint uint64
 }
 
 // ChainError names the first line of a log that breaks the chain.
@@ -71,6 +87,17 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 		return rep, err
 	}
 	v := verifier{hasher: hasher, head: opts.Head}
+	if len(opts.CheckpointKeys) > 0 {
+		var list []note.Verifier
+		for _, k := range opts.CheckpointKeys {
+			nv, err := note.NewVerifier(k)
+			if err != nil {
+				return rep, fmt.Errorf("auditlog: checkpoint key %q: %w", k, err)
+			}
+			list = append(list, nv)
+		}
+		v.checkpointKeys = note.VerifierList(list...)
+	}
 	for _, path := range ordered {
 		if err := v.file(path); err != nil {
 			return rep, err
@@ -84,6 +111,10 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 			"the chain starts at record %d: records 1 to %d are missing, and no retention record says the sink removed them", v.firstSeq, v.firstSeq-1)}
 	}
 	rep.Records, rep.FirstSeq, rep.Head = v.records, v.firstSeq, Head{Seq: v.seq, Hash: v.hash}
+	rep.Checkpoints, rep.LastCheckpoint = v.checkpoints, v.lastCheckpoint
+	if v.checkpointKeys != nil && v.checkpoints == 0 {
+		return rep, fmt.Errorf("auditlog: the log holds no signed checkpoint, and checkpoint keys were given")
+	}
 	if h := opts.Head; h != nil {
 		switch {
 		case v.headFound && v.headMatches:
@@ -115,6 +146,9 @@ type verifier struct {
 
 	firstPrev       string // "prev" of the first record
 	removalRecorded bool   // a retention record accounts for the records before the first
+
+	checkpointKeys              note.Verifiers // nil: signatures unchecked
+	checkpoints, lastCheckpoint uint64
 }
 
 func (v *verifier) file(path string) error {
@@ -182,6 +216,12 @@ func (v *verifier) line(path string, n int, line []byte) error {
 	}
 	if rec.Retention && rec.RemovedThrough+1 == v.firstSeq && rec.RemovedHead == v.firstPrev {
 		v.removalRecorded = true
+	}
+	if rec.Checkpoint {
+		if err := checkCheckpoint(rec.SignedCheckpoint, seq, prev, v.checkpointKeys); err != nil {
+			return bad("checkpoint record %d: %v", seq, err)
+		}
+		v.checkpoints, v.lastCheckpoint = v.checkpoints+1, seq-1
 	}
 	v.records++
 	v.seq, v.hash, v.file0, v.line0 = seq, hash, path, n

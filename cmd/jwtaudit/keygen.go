@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // keyBytes is the size of a key keygen makes: what a chain key and a
@@ -19,8 +21,13 @@ const keyBytes = 32
 // JWTAUDIT_REDACTION_SALT variables). The file is created with mode 0600
 // and never overwritten: replacing a chain key or a salt cuts the trail in
 // two.
+//
+// With --checkpoint NAME it writes an Ed25519 checkpoint signing key
+// instead, in the note format (note.NewSigner reads it), and prints the
+// verifier key that `verify --checkpoint-key` takes.
 func runKeygen(args []string, stdout, stderr io.Writer) int {
-	flags := newFlags("keygen", "keygen FILE", stderr)
+	flags := newFlags("keygen", "keygen [--checkpoint NAME] FILE", stderr)
+	checkpoint := flags.String("checkpoint", "", "write a checkpoint signing key of this name instead of 32 random bytes")
 	if code, ok := parse(flags, args); !ok {
 		return code
 	}
@@ -35,6 +42,15 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "jwtaudit keygen:", err)
 		return exitUsage
 	}
+	text, done := hex.EncodeToString(key), fmt.Sprintf("wrote %d random bytes, hex, to %s (mode 0600)", keyBytes, path)
+	if *checkpoint != "" {
+		skey, vkey, err := note.GenerateKey(rand.Reader, *checkpoint)
+		if err != nil {
+			fmt.Fprintln(stderr, "jwtaudit keygen:", err)
+			return exitUsage
+		}
+		text, done = skey, fmt.Sprintf("wrote the checkpoint signing key %s to %s (mode 0600); its verifier key, for --checkpoint-key:\n%s", *checkpoint, path, vkey)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		fmt.Fprintf(stderr, "jwtaudit keygen: %s exists; a key is never overwritten\n", path)
@@ -44,7 +60,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "jwtaudit keygen:", err)
 		return exitUsage
 	}
-	_, err = fmt.Fprintln(f, hex.EncodeToString(key))
+	_, err = fmt.Fprintln(f, text)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -53,6 +69,6 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "jwtaudit keygen:", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "wrote %d random bytes, hex, to %s (mode 0600)\n", keyBytes, path)
+	fmt.Fprintln(stdout, done)
 	return exitOK
 }

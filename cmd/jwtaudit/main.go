@@ -1,16 +1,16 @@
 // Command jwtaudit works with the audit trail that jwtaudit's file sink
 // (package auditlog) writes.
 //
-//	jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] LOG...
+//	jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...
 //	jwtaudit summary [--json] [--top N] LOG...
 //	jwtaudit hash [--salt-file FILE] VALUE
-//	jwtaudit keygen FILE
+//	jwtaudit keygen [--checkpoint NAME] FILE
 //
 // verify checks the hash chain across a log and its rotated files and names
 // the first line that was edited, deleted, inserted, reordered or torn;
 // summary counts what the trail records; hash prints the redaction hash of
-// a value, to search a redacted trail; keygen makes a chain key or a
-// redaction salt.
+// a value, to search a redacted trail; keygen makes a chain key, a
+// redaction salt, or a checkpoint signing key.
 package main
 
 import (
@@ -32,10 +32,12 @@ const (
 const usage = `jwtaudit works with the audit trail written by jwtaudit's file sink.
 
 Usage:
-  jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] LOG...
+  jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...
         Check the hash chain of a log and its rotated files (in any order).
         Exits 1 naming the first bad line: edited, deleted, inserted,
         reordered or torn. With --head, also detects records cut from the end.
+        With --checkpoint-key (repeatable), every checkpoint must be signed
+        by one of the keys: a rewritten chain is caught whatever the chain key.
   jwtaudit summary [--json] [--top N] LOG...
         Count events by operation, outcome and reason; list the busiest
         subjects and key ids, rejections per hour, and the time range.
@@ -44,6 +46,10 @@ Usage:
   jwtaudit keygen FILE
         Write 32 random bytes, as hex, to a new FILE (mode 0600): a chain
         key for --key-file or a redaction salt for --salt-file.
+  jwtaudit keygen --checkpoint NAME FILE
+        Write a new Ed25519 checkpoint signing key named NAME to FILE (mode
+        0600, for note.NewSigner) and print its verifier key, for
+        --checkpoint-key.
 
 Keys are read from files (surrounding white space is ignored) or from the
 environment: JWTAUDIT_CHAIN_KEY for --key-file, JWTAUDIT_REDACTION_SALT for

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/jwtaudit/jwtaudit"
 	"github.com/jwtaudit/jwtaudit/auditlog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // cli runs one command line and returns its exit code and output.
@@ -241,5 +243,52 @@ func TestSummaryEscapesWhatTokensSay(t *testing.T) {
 	}
 	if verified := out[strings.Index(out, "BUSIEST SUBJECTS"):strings.Index(out, "SUBJECTS CLAIMED")]; strings.Contains(verified, "mallory") {
 		t.Errorf("an unverified subject is among the verified:\n%s", out)
+	}
+}
+
+// TestCheckpointKeys makes a checkpoint key with keygen, signs a log's
+// checkpoints with it, and verifies them with the printed verifier key.
+func TestCheckpointKeys(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "checkpoint.key")
+	code, out, errOut := cli("keygen", "--checkpoint", "example.com/token-log", keyFile)
+	if code != exitOK {
+		t.Fatalf("keygen --checkpoint: %d %s", code, errOut)
+	}
+	vkey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	skey, _ := os.ReadFile(keyFile)
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "token.log")
+	var published []byte
+	store, err := auditlog.Open(path, auditlog.Options{Checkpoints: &auditlog.Checkpoints{Signer: signer, Origin: "example.com/token.log", Every: 2,
+		Publish: func(b []byte) { published = append(published[:0], b...) }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		store.Record(context.Background(), jwtaudit.Event{Op: jwtaudit.OpVerify, Outcome: jwtaudit.OutcomeSuccess, Subject: "a"})
+	}
+	store.Close()
+	if code, out, _ := cli("verify", "--checkpoint-key", vkey, path); code != exitOK || !strings.Contains(out, "signed by the keys given") {
+		t.Errorf("verify with the key: %d %s", code, out)
+	}
+	// The last published checkpoint is a head: a log cut short fails.
+	cpFile := filepath.Join(dir, "checkpoint.txt")
+	os.WriteFile(cpFile, published, 0o600)
+	if code, out, errOut := cli("verify", "--head", cpFile, path); code != exitOK || !strings.Contains(out, "is in the log unchanged") {
+		t.Errorf("verify --head CHECKPOINT: %d %s %s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(data), "\n")
+	os.WriteFile(path+".cut", []byte(strings.Join(lines[:len(lines)-3], "")), 0o600)
+	if code, out, _ := cli("verify", "--head", cpFile, path+".cut"); code != exitProblem || !strings.Contains(out, "cut from the end") {
+		t.Errorf("a log cut short, against its published checkpoint: %d %s", code, out)
+	}
+	_, other, _ := note.GenerateKey(rand.Reader, "example.com/token-log")
+	if code, out, _ := cli("verify", "--checkpoint-key", other, path); code != exitProblem || !strings.Contains(out, "signature") {
+		t.Errorf("verify with another key: %d %s", code, out)
 	}
 }

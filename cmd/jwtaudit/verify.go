@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,12 +11,18 @@ import (
 	"strings"
 
 	"github.com/jwtaudit/jwtaudit/auditlog"
+	tlog "github.com/transparency-dev/formats/log"
 )
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("verify", "verify [--key-file FILE] [--head SEQ:HASH|FILE] LOG...", stderr)
+	fs := newFlags("verify", "verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...", stderr)
 	keyFile := fs.String("key-file", "", "file holding the chain key the log was written with (default $JWTAUDIT_CHAIN_KEY)")
-	headArg := fs.String("head", "", "a saved head, as SEQ:HASH or a file holding {\"seq\":…,\"hash\":…}")
+	headArg := fs.String("head", "", "a saved head, as SEQ:HASH, or a file holding {\"seq\":…,\"hash\":…} or a published checkpoint")
+	var checkpointKeys []string
+	fs.Func("checkpoint-key", "a checkpoint signer's verifier key (name+hash+key); repeat for several", func(k string) error {
+		checkpointKeys = append(checkpointKeys, k)
+		return nil
+	})
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -29,7 +36,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "jwtaudit verify: chain key:", err)
 		return exitUsage
 	}
-	opts := auditlog.VerifyOptions{ChainKey: key}
+	opts := auditlog.VerifyOptions{ChainKey: key, CheckpointKeys: checkpointKeys}
 	if *headArg != "" {
 		head, err := parseHead(*headArg)
 		if err != nil {
@@ -51,6 +58,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "ok: %d records, %d to %d, in %d file(s): %s\n",
 		rep.Records, rep.FirstSeq, rep.Head.Seq, len(rep.Files), shown(strings.Join(rep.Files, " ")))
+	switch {
+	case rep.Checkpoints > 0 && len(checkpointKeys) > 0:
+		fmt.Fprintf(stdout, "checkpoints: %d, signed by the keys given; the last signs records to %d\n", rep.Checkpoints, rep.LastCheckpoint)
+	case rep.Checkpoints > 0:
+		fmt.Fprintf(stdout, "checkpoints: %d, matching the chain (signatures unchecked: give --checkpoint-key); the last signs records to %d\n", rep.Checkpoints, rep.LastCheckpoint)
+	}
 	if opts.Head == nil {
 		fmt.Fprintf(stdout, "head: %d:%s\n(keep the head elsewhere; --head %d:%s then also detects records cut from the end)\n",
 			rep.Head.Seq, rep.Head.Hash, rep.Head.Seq, rep.Head.Hash)
@@ -60,7 +73,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// parseHead reads SEQ:HASH, or else a JSON head from a file.
+// parseHead reads SEQ:HASH, or else a head from a file: JSON, or a signed
+// checkpoint the store published (its record count and hash are a head).
 func parseHead(arg string) (auditlog.Head, error) {
 	if seq, hash, ok := strings.Cut(arg, ":"); ok {
 		n, err := strconv.ParseUint(seq, 10, 64)
@@ -72,9 +86,15 @@ func parseHead(arg string) (auditlog.Head, error) {
 	if err != nil {
 		return auditlog.Head{}, fmt.Errorf("neither SEQ:HASH nor a readable file: %w", err)
 	}
+	if text, _, ok := strings.Cut(string(data), "\n\n"); ok {
+		var cp tlog.Checkpoint
+		if _, err := cp.Unmarshal([]byte(text + "\n")); err == nil && cp.Size > 0 && len(cp.Hash) == 32 {
+			return auditlog.Head{Seq: cp.Size, Hash: hex.EncodeToString(cp.Hash)}, nil
+		}
+	}
 	var h auditlog.Head
 	if err := json.Unmarshal(data, &h); err != nil || h.Seq == 0 || len(h.Hash) != 64 {
-		return auditlog.Head{}, fmt.Errorf("%s does not hold a head ({\"seq\":N,\"hash\":\"64 hex digits\"})", arg)
+		return auditlog.Head{}, fmt.Errorf("%s does not hold a head ({\"seq\":N,\"hash\":\"64 hex digits\"}, or a signed checkpoint)", arg)
 	}
 	return h, nil
 }
