@@ -162,7 +162,7 @@ func (e *Event) own(contextAttrs []slog.Attr, sinkReads bool) {
 // these names, in any case, is written as ctx_NAME instead, so that it can
 // neither stand in for an event's field nor break the chain.
 var reservedNames = map[string]bool{
-	"time": true, "level": true, "msg": true, "seq": true, "prev": true, "chain": true,
+	"time": true, "level": true, "msg": true, "seq": true, "prev": true, "chain": true, "instance": true,
 	"op": true, "outcome": true, "reason": true, "detail": true, "alg": true, "kid": true,
 	"iss": true, "sub": true, "aud": true, "jti": true, "exp": true, "fingerprint": true,
 	"duration": true, "verified": true, "cached": true, "claims": true,

@@ -80,9 +80,10 @@ func (l link) head() Head { return Head{Seq: l.seq, Hash: hex.EncodeToString(l.h
 // of the one before, the key that chained it, and, on a retention record,
 // which records the sink removed.
 type chainRecord struct {
-	Seq   uint64
-	Prev  string
-	Chain string // the chain key's id
+	Seq      uint64
+	Prev     string
+	Chain    string // the chain key's id
+	Instance string // the store's, or "" in a log begun without
 	// A retention record says that records 1 to RemovedThrough are gone
 	// and that the last of them hashed to RemovedHead.
 	Retention      bool
@@ -98,6 +99,7 @@ type chainFields struct {
 	Seq            *uint64 `json:"seq"`
 	Prev           *string `json:"prev"`
 	Chain          *string `json:"chain"`
+	Instance       string  `json:"instance"`
 	Op             string  `json:"op"`
 	RemovedThrough uint64  `json:"removed_through"`
 	RemovedHead    string  `json:"removed_head"`
@@ -119,7 +121,7 @@ func parseChain(line []byte) (chainRecord, error) {
 		return chainRecord{}, errNotChained
 	}
 	return chainRecord{
-		Seq: *f.Seq, Prev: *f.Prev, Chain: *f.Chain,
+		Seq: *f.Seq, Prev: *f.Prev, Chain: *f.Chain, Instance: f.Instance,
 		Retention: f.Op == opRetention, RemovedThrough: f.RemovedThrough, RemovedHead: f.RemovedHead,
 		Checkpoint: f.Op == opCheckpoint, SignedCheckpoint: f.Checkpoint,
 	}, nil

@@ -178,14 +178,22 @@ func (s *Sink) appendChainMembers(dst []byte) []byte {
 	dst = hex.AppendEncode(dst, s.tip.hash[:])
 	dst = append(dst, `","chain":"`...)
 	dst = append(dst, s.hasher.id...) // "sha256" or "hmac-sha256:" and hex: nothing to escape
+	if s.instance != "" {
+		dst = append(dst, `","instance":"`...)
+		dst = append(dst, s.instance...) // checkInstance's bytes: nothing to escape
+	}
 	return append(dst, '"')
 }
 
 // chainMembersLen is the length of the chain members of record seq.
 func (s *Sink) chainMembersLen(seq uint64) int {
 	var digits [20]byte
-	return len(`,"seq":,"prev":"","chain":""`) + len(strconv.AppendUint(digits[:0], seq, 10)) +
+	n := len(`,"seq":,"prev":"","chain":""`) + len(strconv.AppendUint(digits[:0], seq, 10)) +
 		hex.EncodedLen(sha256.Size) + len(s.hasher.id)
+	if s.instance != "" {
+		n += len(`,"instance":""`) + len(s.instance)
+	}
+	return n
 }
 
 // await waits until g is written or refused, writing it itself when no

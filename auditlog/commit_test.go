@@ -45,7 +45,7 @@ func TestLinesAreSlogs(t *testing.T) {
 		e.Attrs = withoutChainNames(e.Attrs)
 		var buf bytes.Buffer
 		r := slog.NewRecord(e.Time, e.Level(), e.Message(), 0)
-		r.AddAttrs(slog.Uint64("seq", rec.Seq), slog.String("prev", rec.Prev), slog.String("chain", rec.Chain))
+		r.AddAttrs(slog.Uint64("seq", rec.Seq), slog.String("prev", rec.Prev), slog.String("chain", rec.Chain), slog.String("instance", rec.Instance))
 		r.AddAttrs(e.LogValue().Group()...)
 		if err := slog.NewJSONHandler(&buf, nil).Handle(context.Background(), r); err != nil {
 			t.Fatal(err)

@@ -3,16 +3,18 @@
 //
 // A [Sink] is a [jwtaudit.AuditSink] that writes each event as one line
 // of JSON, to a file it opens itself: byte for byte the line
-// [log/slog.JSONHandler] writes for the event with the chain members
-// first (encoded by [jwtaudit.Event.AppendJSON], without allocating). Every line
+// [log/slog.JSONHandler] writes for the event with the chain members first
+// (encoded by [jwtaudit.Event.AppendJSON], without allocating). Every line
 // carries a sequence number ("seq"), the hash of the previous line's exact
 // bytes ("prev": SHA-256, or HMAC-SHA256 under a chain key, so that someone
-// without the key cannot rebuild the chain after an edit) and the name of
-// the key that chained it ("chain": "sha256", or an id derived from the
-// key, never the key). The chain runs on across size-based rotation and
-// across restarts; when retention deletes the oldest rotated file, a
-// "retention" record says which records went. [Verify] checks a log,
-// rotated files and all, and names the first line that does not fit:
+// without the key cannot rebuild the chain after an edit), the name of the
+// key that chained it ("chain": "sha256", or an id derived from the key,
+// never the key) and the store's instance ("instance", so that a fleet's
+// logs can be verified together: [VerifyInstances]). Signed [Checkpoints]
+// can sign the chain as it grows. The chain runs on across size-based
+// rotation and across restarts; when retention deletes the oldest rotated
+// file, a "retention" record says which records went. [Verify] checks a
+// log, rotated files and all, and names the first line that does not fit:
 // edited, inserted, deleted, reordered, torn, cut from the start, or
 // chained with another key; with a [Head] kept elsewhere it also detects a
 // log cut short at the end.
@@ -21,7 +23,7 @@
 // and Verify read back (1 MiB), and a refused operation never has a
 // record.
 //
-//	{"time":"…","level":"INFO","msg":"token verified","seq":42,"prev":"9f86d0…","chain":"sha256","op":"verify",…}
+//	{"time":"…","level":"INFO","msg":"token verified","seq":42,"prev":"9f86d0…","chain":"sha256","instance":"api-1","op":"verify",…}
 package auditlog
 
 import (
@@ -92,6 +94,15 @@ type Options struct {
 	// Checkpoints, when set, makes the store sign its chain every so many
 	// records (see Checkpoints).
 	Checkpoints *Checkpoints
+
+	// Instance names this store in every record ("instance"), so that the
+	// logs of a fleet's instances, copied into one place, can be verified
+	// together, each chain on its own ([VerifyInstances]): letters, digits
+	// and .-_: only. A new log without one gets the host's name and a
+	// random suffix; a log that exists goes on with the instance its last
+	// record names, and Open refuses another. A log begun before
+	// instances were recorded goes on without one.
+	Instance string
 }
 
 // Recovery describes a torn last line found when a log was reopened: a
@@ -112,10 +123,11 @@ type Recovery struct {
 // write(2), and under SyncEveryRecord one fsync, carries the records of
 // every caller that arrived while the previous one was being made.
 type Sink struct {
-	path   string
-	opts   Options
-	hasher chainHasher // used under mu
-	lock   io.Closer   // the writer lock, held until Close
+	path     string
+	opts     Options
+	hasher   chainHasher // used under mu
+	instance string      // written in every record; "" in a log begun without
+	lock     io.Closer   // the writer lock, held until Close
 
 	mu       sync.Mutex
 	f        file
@@ -184,6 +196,11 @@ func Open(path string, opts Options) (s *Sink, err error) {
 	if opts.FileMode == 0 {
 		opts.FileMode = 0o600
 	}
+	if opts.Instance != "" {
+		if err := checkInstance(opts.Instance); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Checkpoints != nil {
 		c := *opts.Checkpoints // the defaults go in the store's copy
 		if err := c.check(); err != nil {
@@ -232,9 +249,15 @@ func Open(path string, opts Options) (s *Sink, err error) {
 		if last.Chain != s.hasher.id {
 			return nil, fmt.Errorf("auditlog: %s is chained with the key %s, and Options.ChainKey is %s: open it with the key it was written with, or start a new log", path, last.Chain, s.hasher.id)
 		}
+		if opts.Instance != "" && last.Instance != opts.Instance {
+			return nil, fmt.Errorf("auditlog: %s is the log of instance %q, and Options.Instance is %q: open it as the instance that wrote it, or start a new log", path, last.Instance, opts.Instance)
+		}
+		s.instance = last.Instance
 		s.tip.seq = last.Seq
 		s.hasher.digest(tail.lastLine, &s.tip.hash)
 		s.written, s.queuedSeq = s.tip, s.tip.seq
+	} else if s.instance = opts.Instance; s.instance == "" {
+		s.instance = newInstance()
 	}
 	s.checkpointed, s.checkpointTime = s.queuedSeq, time.Now()
 
@@ -321,7 +344,7 @@ func ownRecord(level slog.Level, msg string, attrs ...slog.Attr) []byte {
 }
 
 // chainNames are the names the log record and the chain are written under.
-var chainNames = [...]string{"time", "level", "msg", "seq", "prev", "chain"}
+var chainNames = [...]string{"time", "level", "msg", "seq", "prev", "chain", "instance"}
 
 // withoutChainNames returns attrs with every attribute that could be read
 // as a chain member renamed "ctx_"+name: one named like one, in any case,

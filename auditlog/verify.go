@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 
@@ -43,6 +44,10 @@ type Report struct {
 	// after it are vouched for by the chain alone.
 	Checkpoints    uint64
 	LastCheckpoint uint64
+
+	// Instance is the store's instance id (Options.Instance), or "" for a
+	// log begun before instances were recorded.
+	Instance string
 }
 
 // ChainError names the first line of a log that breaks the chain.
@@ -111,7 +116,7 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 			"the chain starts at record %d: records 1 to %d are missing, and no retention record says the sink removed them", v.firstSeq, v.firstSeq-1)}
 	}
 	rep.Records, rep.FirstSeq, rep.Head = v.records, v.firstSeq, Head{Seq: v.seq, Hash: v.hash}
-	rep.Checkpoints, rep.LastCheckpoint = v.checkpoints, v.lastCheckpoint
+	rep.Checkpoints, rep.LastCheckpoint, rep.Instance = v.checkpoints, v.lastCheckpoint, v.instance
 	if v.checkpointKeys != nil && v.checkpoints == 0 {
 		return rep, fmt.Errorf("auditlog: the log holds no signed checkpoint, and checkpoint keys were given")
 	}
@@ -127,6 +132,52 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// InstanceReport is the verdict on one instance's log (see
+// VerifyInstances).
+type InstanceReport struct {
+	Instance string
+	Report   Report
+	Err      error // nil when the instance's chain holds; often a *ChainError
+}
+
+// VerifyInstances verifies the logs of several instances of a service at
+// once, files from several machines copied into one place: it groups the
+// files by the instance their first record names and verifies each
+// instance's chain on its own, as Verify does, so that one instance's
+// broken log does not hide whether the others hold. Files that hold no
+// record yet belong to no instance and are left out when there are
+// several. The reports come in the order of the instances' ids.
+// opts.Head names one instance's record: with several instances it is
+// refused.
+func VerifyInstances(paths []string, opts VerifyOptions) ([]InstanceReport, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("auditlog: no file to verify")
+	}
+	groups := map[string][]string{}
+	for _, p := range paths {
+		_, instance, empty, err := firstRecord(p)
+		if err != nil {
+			return nil, err
+		}
+		if !empty {
+			groups[instance] = append(groups[instance], p)
+		}
+	}
+	if len(groups) <= 1 {
+		rep, err := Verify(paths, opts)
+		return []InstanceReport{{Instance: rep.Instance, Report: rep, Err: err}}, nil
+	}
+	if opts.Head != nil {
+		return nil, errors.New("auditlog: a head is one instance's: give that instance's files alone")
+	}
+	var out []InstanceReport
+	for _, instance := range slices.Sorted(maps.Keys(groups)) {
+		rep, err := Verify(groups[instance], opts)
+		out = append(out, InstanceReport{Instance: instance, Report: rep, Err: err})
+	}
+	return out, nil
 }
 
 // verifier carries the chain from one line to the next.
@@ -149,6 +200,8 @@ type verifier struct {
 
 	checkpointKeys              note.Verifiers // nil: signatures unchecked
 	checkpoints, lastCheckpoint uint64
+
+	instance string // every record's
 }
 
 func (v *verifier) file(path string) error {
@@ -195,9 +248,13 @@ func (v *verifier) line(path string, n int, line []byte) error {
 		// Tell a wrong key from an edit: the record names its key.
 		return bad("record %d was chained with the key %s, not with the key given (%s): wrong key", seq, rec.Chain, v.hasher.id)
 	}
+	if v.records > 0 && rec.Instance != v.instance {
+		return bad("record %d is instance %q's, the records before it instance %q's: the logs of two instances are mixed", seq, rec.Instance, v.instance)
+	}
 	hash := v.hasher.sum(line)
 	switch {
 	case v.records == 0:
+		v.instance = rec.Instance
 		if seq == 1 && prev != genesis {
 			return bad("record 1 does not start a chain")
 		}
@@ -285,18 +342,25 @@ func chainOrder(paths []string) ([]string, error) {
 // line that cannot be read is left for the line-by-line check to report,
 // ordered as if it came first.
 func firstSeq(path string) (seq uint64, empty bool, err error) {
+	seq, _, empty, err = firstRecord(path)
+	return seq, empty, err
+}
+
+// firstRecord reads the sequence number and instance of a file's first
+// record, as firstSeq does.
+func firstRecord(path string) (seq uint64, instance string, empty bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, false, fmt.Errorf("auditlog: %w", err)
+		return 0, "", false, fmt.Errorf("auditlog: %w", err)
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64<<10)
 	line, err := r.ReadSlice('\n')
 	if len(bytes.TrimSpace(line)) == 0 && (err == io.EOF) {
-		return 0, true, nil
+		return 0, "", true, nil
 	}
 	if rec, perr := parseChain(bytes.TrimSuffix(line, []byte("\n"))); perr == nil {
-		return rec.Seq, false, nil
+		return rec.Seq, rec.Instance, false, nil
 	}
-	return 0, false, nil
+	return 0, "", false, nil
 }

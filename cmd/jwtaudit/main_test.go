@@ -292,3 +292,34 @@ func TestCheckpointKeys(t *testing.T) {
 		t.Errorf("verify with another key: %d %s", code, out)
 	}
 }
+
+// TestFleetCommands verifies and summarizes three instances' logs at once.
+func TestFleetCommands(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"api-1", "api-2", "worker"} {
+		s, err := auditlog.Open(filepath.Join(dir, name+".log"), auditlog.Options{Instance: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			s.Record(context.Background(), jwtaudit.Event{Op: jwtaudit.OpVerify, Outcome: jwtaudit.OutcomeSuccess, Subject: name})
+		}
+		s.Close()
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	code, out, _ := cli(append([]string{"verify"}, files...)...)
+	if code != exitOK || strings.Count(out, ": ok: 4 records") != 3 || !strings.Contains(out, "instance worker: ok") {
+		t.Errorf("verify of three instances: %d\n%s", code, out)
+	}
+	data, _ := os.ReadFile(files[1])
+	os.WriteFile(files[1], []byte(strings.Replace(string(data), `"sub":"api-2"`, `"sub":"api-X"`, 1)), 0o600)
+	code, out, _ = cli(append([]string{"verify"}, files...)...)
+	if code != exitProblem || strings.Count(out, "FAILED") != 1 || !strings.Contains(out, "instance api-2: FAILED") || strings.Count(out, ": ok:") != 2 {
+		t.Errorf("verify after tampering with api-2: %d\n%s", code, out)
+	}
+	code, out, _ = cli(append([]string{"summary", "--json"}, files...)...)
+	var s summary
+	if err := json.Unmarshal([]byte(out), &s); code != exitOK || err != nil || len(s.Instances) != 3 || s.Instances[2].Instance != "worker" || s.Instances[2].Records != 4 {
+		t.Errorf("summary of three instances: %d %v %+v", code, err, s.Instances)
+	}
+}

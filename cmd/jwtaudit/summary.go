@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"text/tabwriter"
@@ -28,6 +29,21 @@ type summary struct {
 	UnverifiedKeyIDs   []named `json:"unverified_key_ids"`
 
 	RejectionsPerHour []hourCount `json:"rejections_per_hour"`
+
+	// Instances are the stores the records came from (auditlog's
+	// Options.Instance), each with its first and last record: a fleet's
+	// logs, copied into one place, are summarized together.
+	Instances []instanceSpan `json:"instances"`
+}
+
+// instanceSpan is one instance's part of the records.
+type instanceSpan struct {
+	Instance string    `json:"instance"`
+	Records  int       `json:"records"`
+	FirstSeq uint64    `json:"first_seq"`
+	LastSeq  uint64    `json:"last_seq"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
 }
 
 type outcome struct {
@@ -56,6 +72,8 @@ type record struct {
 	Sub      string    `json:"sub"`
 	Kid      string    `json:"kid"`
 	Verified bool      `json:"verified"`
+	Instance string    `json:"instance"`
+	Seq      uint64    `json:"seq"`
 }
 
 func runSummary(args []string, stdout, stderr io.Writer) int {
@@ -95,9 +113,23 @@ func summarize(paths []string, top int) (summary, error) {
 	subjects, kids := map[string]int{}, map[string]int{}
 	claimedSubjects, claimedKids := map[string]int{}, map[string]int{}
 	hours := map[time.Time]int{}
+	instances := map[string]*instanceSpan{}
 	for _, path := range paths {
 		err := eachRecord(path, func(r record) {
 			s.Records++
+			in := instances[r.Instance]
+			if in == nil {
+				in = &instanceSpan{Instance: r.Instance, FirstSeq: r.Seq, From: r.Time}
+				instances[r.Instance] = in
+			}
+			in.Records++
+			in.FirstSeq, in.LastSeq = min(in.FirstSeq, r.Seq), max(in.LastSeq, r.Seq)
+			if r.Time.Before(in.From) {
+				in.From = r.Time
+			}
+			if r.Time.After(in.To) {
+				in.To = r.Time
+			}
 			if s.From.IsZero() || r.Time.Before(s.From) {
 				s.From = r.Time
 			}
@@ -133,6 +165,9 @@ func summarize(paths []string, top int) (summary, error) {
 	slices.SortFunc(s.Outcomes, func(a, b outcome) int {
 		return cmp.Or(cmp.Compare(a.Op, b.Op), cmp.Compare(a.Outcome, b.Outcome), cmp.Compare(a.Reason, b.Reason))
 	})
+	for _, name := range slices.Sorted(maps.Keys(instances)) {
+		s.Instances = append(s.Instances, *instances[name])
+	}
 	s.Subjects, s.KeyIDs = busiest(subjects, top), busiest(kids, top)
 	s.UnverifiedSubjects, s.UnverifiedKeyIDs = busiest(claimedSubjects, top), busiest(claimedKids, top)
 	s.RejectionsPerHour = []hourCount{}
@@ -203,6 +238,15 @@ func printSummary(w io.Writer, s summary) {
 		for _, n := range list.names {
 			fmt.Fprintf(tw, "%s\t\t\t%d\n", shown(n.Name), n.Count)
 		}
+	}
+	fmt.Fprintln(tw, "\nINSTANCE\tRECORDS\tSEQ\tFROM\tTO")
+	for _, in := range s.Instances {
+		name := in.Instance
+		if name == "" {
+			name = "(none recorded)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d to %d\t%s\t%s\n", shown(name), in.Records, in.FirstSeq, in.LastSeq,
+			in.From.UTC().Format(time.RFC3339), in.To.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(tw, "\nREJECTIONS PER HOUR\t\t\tCOUNT")
 	if len(s.RejectionsPerHour) == 0 {

@@ -46,29 +46,50 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		opts.Head = &head
 	}
 
-	rep, err := auditlog.Verify(fs.Args(), opts)
-	var ce *auditlog.ChainError
-	switch {
-	case errors.As(err, &ce):
-		fmt.Fprintf(stdout, "FAILED %s\n", shown(ce.Error()))
-		return exitProblem
-	case err != nil:
+	reports, err := auditlog.VerifyInstances(fs.Args(), opts)
+	if err != nil {
 		fmt.Fprintln(stderr, "jwtaudit verify:", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "ok: %d records, %d to %d, in %d file(s): %s\n",
-		rep.Records, rep.FirstSeq, rep.Head.Seq, len(rep.Files), shown(strings.Join(rep.Files, " ")))
+	if len(reports) == 1 {
+		return printVerdict(stdout, stderr, reports[0].Report, reports[0].Err, opts, "")
+	}
+	// A fleet: each instance's chain on its own, a verdict each.
+	code := exitOK
+	for _, r := range reports {
+		prefix := "instance " + shown(r.Instance) + ": "
+		if c := printVerdict(stdout, stderr, r.Report, r.Err, opts, prefix); c > code {
+			code = c
+		}
+	}
+	return code
+}
+
+// printVerdict prints one chain's verdict, each line after prefix, and
+// returns the exit code it calls for.
+func printVerdict(stdout, stderr io.Writer, rep auditlog.Report, err error, opts auditlog.VerifyOptions, prefix string) int {
+	var ce *auditlog.ChainError
 	switch {
-	case rep.Checkpoints > 0 && len(checkpointKeys) > 0:
-		fmt.Fprintf(stdout, "checkpoints: %d, signed by the keys given; the last signs records to %d\n", rep.Checkpoints, rep.LastCheckpoint)
+	case errors.As(err, &ce):
+		fmt.Fprintf(stdout, "%sFAILED %s\n", prefix, shown(ce.Error()))
+		return exitProblem
+	case err != nil:
+		fmt.Fprintf(stderr, "jwtaudit verify: %s%v\n", prefix, err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%sok: %d records, %d to %d, in %d file(s): %s\n",
+		prefix, rep.Records, rep.FirstSeq, rep.Head.Seq, len(rep.Files), shown(strings.Join(rep.Files, " ")))
+	switch {
+	case rep.Checkpoints > 0 && len(opts.CheckpointKeys) > 0:
+		fmt.Fprintf(stdout, "%scheckpoints: %d, signed by the keys given; the last signs records to %d\n", prefix, rep.Checkpoints, rep.LastCheckpoint)
 	case rep.Checkpoints > 0:
-		fmt.Fprintf(stdout, "checkpoints: %d, matching the chain (signatures unchecked: give --checkpoint-key); the last signs records to %d\n", rep.Checkpoints, rep.LastCheckpoint)
+		fmt.Fprintf(stdout, "%scheckpoints: %d, matching the chain (signatures unchecked: give --checkpoint-key); the last signs records to %d\n", prefix, rep.Checkpoints, rep.LastCheckpoint)
 	}
 	if opts.Head == nil {
-		fmt.Fprintf(stdout, "head: %d:%s\n(keep the head elsewhere; --head %d:%s then also detects records cut from the end)\n",
-			rep.Head.Seq, rep.Head.Hash, rep.Head.Seq, rep.Head.Hash)
+		fmt.Fprintf(stdout, "%shead: %d:%s\n%s(keep the head elsewhere; --head %d:%s then also detects records cut from the end)\n",
+			prefix, rep.Head.Seq, rep.Head.Hash, prefix, rep.Head.Seq, rep.Head.Hash)
 	} else {
-		fmt.Fprintf(stdout, "the saved head, record %d, is in the log unchanged\n", opts.Head.Seq)
+		fmt.Fprintf(stdout, "%sthe saved head, record %d, is in the log unchanged\n", prefix, opts.Head.Seq)
 	}
 	return exitOK
 }
