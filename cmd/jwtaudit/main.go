@@ -3,12 +3,14 @@
 //
 //	jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...
 //	jwtaudit summary [--json] [--top N] LOG...
+//	jwtaudit report [--key-file FILE] [--head …] [--checkpoint-key KEY] [-o FILE] [--top N] LOG...
 //	jwtaudit hash [--salt-file FILE] VALUE
 //	jwtaudit keygen [--checkpoint NAME] FILE
 //
 // verify checks the hash chain across a log and its rotated files and names
 // the first line that was edited, deleted, inserted, reordered or torn;
-// summary counts what the trail records; hash prints the redaction hash of
+// summary counts what the trail records; report writes it as one HTML
+// page that opens offline (charts drawn as SVG, no script); hash prints the redaction hash of
 // a value, to search a redacted trail; keygen makes a chain key, a
 // redaction salt, or a checkpoint signing key.
 package main
@@ -41,6 +43,11 @@ Usage:
   jwtaudit summary [--json] [--top N] LOG...
         Count events by operation, outcome and reason; list the busiest
         subjects and key ids, rejections per hour, and the time range.
+  jwtaudit report [--key-file FILE] [--head …] [--checkpoint-key KEY] [-o FILE] [--top N] LOG...
+        Write one self-contained HTML page (default report.html): the chain
+        verdict per instance, decisions and rejections over time, key
+        changes, fetches, revocations and replays, the busiest subjects, key
+        ids and issuers, and each instance's counts. It opens offline.
   jwtaudit hash [--salt-file FILE] VALUE
         Print the redaction hash of VALUE, to search a redacted trail.
   jwtaudit keygen FILE
@@ -73,6 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"summary": runSummary,
 		"hash":    runHash,
 		"keygen":  runKeygen,
+		"report":  runReport,
 	}
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":

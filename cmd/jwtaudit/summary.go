@@ -22,11 +22,13 @@ type summary struct {
 	Outcomes []outcome `json:"outcomes"`
 	Subjects []named   `json:"busiest_subjects"`
 	KeyIDs   []named   `json:"busiest_key_ids"`
+	Issuers  []named   `json:"busiest_issuers"`
 
 	// What rejected tokens claimed: kept apart, since anyone can send a
-	// token that names any subject or key.
+	// token that names any subject, key or issuer.
 	UnverifiedSubjects []named `json:"unverified_subjects"`
 	UnverifiedKeyIDs   []named `json:"unverified_key_ids"`
+	UnverifiedIssuers  []named `json:"unverified_issuers"`
 
 	RejectionsPerHour []hourCount `json:"rejections_per_hour"`
 
@@ -40,6 +42,9 @@ type summary struct {
 type instanceSpan struct {
 	Instance string    `json:"instance"`
 	Records  int       `json:"records"`
+	Issued   int       `json:"issued"`
+	Verified int       `json:"verified"`
+	Rejected int       `json:"rejected"`
 	FirstSeq uint64    `json:"first_seq"`
 	LastSeq  uint64    `json:"last_seq"`
 	From     time.Time `json:"from"`
@@ -71,6 +76,7 @@ type record struct {
 	Reason   string    `json:"reason"`
 	Sub      string    `json:"sub"`
 	Kid      string    `json:"kid"`
+	Iss      string    `json:"iss"`
 	Verified bool      `json:"verified"`
 	Instance string    `json:"instance"`
 	Seq      uint64    `json:"seq"`
@@ -88,7 +94,7 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	s, err := summarize(fs.Args(), *top)
+	s, err := summarize(fs.Args(), *top, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "jwtaudit summary:", err)
 		return exitUsage
@@ -106,16 +112,20 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// summarize reads every record of the files.
-func summarize(paths []string, top int) (summary, error) {
+// summarize reads every record of the files, and hands each to also, when
+// it is not nil.
+func summarize(paths []string, top int, also func(record)) (summary, error) {
 	var s summary
 	outcomes := map[outcome]int{}
-	subjects, kids := map[string]int{}, map[string]int{}
-	claimedSubjects, claimedKids := map[string]int{}, map[string]int{}
+	subjects, kids, issuers := map[string]int{}, map[string]int{}, map[string]int{}
+	claimedSubjects, claimedKids, claimedIssuers := map[string]int{}, map[string]int{}, map[string]int{}
 	hours := map[time.Time]int{}
 	instances := map[string]*instanceSpan{}
 	for _, path := range paths {
 		err := eachRecord(path, func(r record) {
+			if also != nil {
+				also(r)
+			}
 			s.Records++
 			in := instances[r.Instance]
 			if in == nil {
@@ -123,6 +133,14 @@ func summarize(paths []string, top int) (summary, error) {
 				instances[r.Instance] = in
 			}
 			in.Records++
+			switch {
+			case r.Op == "issue" && r.Outcome == "success":
+				in.Issued++
+			case r.Op == "verify" && r.Outcome == "success":
+				in.Verified++
+			case r.Outcome == "rejected":
+				in.Rejected++
+			}
 			in.FirstSeq, in.LastSeq = min(in.FirstSeq, r.Seq), max(in.LastSeq, r.Seq)
 			if r.Time.Before(in.From) {
 				in.From = r.Time
@@ -137,9 +155,12 @@ func summarize(paths []string, top int) (summary, error) {
 				s.To = r.Time
 			}
 			outcomes[outcome{Op: r.Op, Outcome: r.Outcome, Reason: r.Reason}]++
-			subs, ks := subjects, kids
+			subs, ks, iss := subjects, kids, issuers
 			if !r.Verified {
-				subs, ks = claimedSubjects, claimedKids
+				subs, ks, iss = claimedSubjects, claimedKids, claimedIssuers
+			}
+			if r.Iss != "" {
+				iss[r.Iss]++
 			}
 			if r.Sub != "" {
 				subs[r.Sub]++
@@ -168,8 +189,8 @@ func summarize(paths []string, top int) (summary, error) {
 	for _, name := range slices.Sorted(maps.Keys(instances)) {
 		s.Instances = append(s.Instances, *instances[name])
 	}
-	s.Subjects, s.KeyIDs = busiest(subjects, top), busiest(kids, top)
-	s.UnverifiedSubjects, s.UnverifiedKeyIDs = busiest(claimedSubjects, top), busiest(claimedKids, top)
+	s.Subjects, s.KeyIDs, s.Issuers = busiest(subjects, top), busiest(kids, top), busiest(issuers, top)
+	s.UnverifiedSubjects, s.UnverifiedKeyIDs, s.UnverifiedIssuers = busiest(claimedSubjects, top), busiest(claimedKids, top), busiest(claimedIssuers, top)
 	s.RejectionsPerHour = []hourCount{}
 	for h, n := range hours {
 		s.RejectionsPerHour = append(s.RejectionsPerHour, hourCount{h, n})
@@ -211,6 +232,14 @@ func eachRecord(path string, fn func(record)) error {
 	return nil
 }
 
+// instanceName shows an instance id, or says that the log recorded none.
+func instanceName(id string) string {
+	if id == "" {
+		return "(none recorded)"
+	}
+	return id
+}
+
 // printSummary writes the summary for a terminal. Every value read from
 // the log goes through shown: a log can hold whatever a token's sender put
 // in its claims.
@@ -228,8 +257,10 @@ func printSummary(w io.Writer, s summary) {
 	}{
 		{"BUSIEST SUBJECTS (verified)", s.Subjects},
 		{"BUSIEST KEY IDS (verified)", s.KeyIDs},
+		{"BUSIEST ISSUERS (verified)", s.Issuers},
 		{"SUBJECTS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedSubjects},
 		{"KEY IDS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedKeyIDs},
+		{"ISSUERS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedIssuers},
 	} {
 		fmt.Fprintf(tw, "\n%s\t\t\tCOUNT\n", list.title)
 		if len(list.names) == 0 {
@@ -239,14 +270,10 @@ func printSummary(w io.Writer, s summary) {
 			fmt.Fprintf(tw, "%s\t\t\t%d\n", shown(n.Name), n.Count)
 		}
 	}
-	fmt.Fprintln(tw, "\nINSTANCE\tRECORDS\tSEQ\tFROM\tTO")
+	fmt.Fprintln(tw, "\nINSTANCE\tRECORDS\tISSUED\tVERIFIED\tREJECTED\tSEQ\tFROM\tTO")
 	for _, in := range s.Instances {
-		name := in.Instance
-		if name == "" {
-			name = "(none recorded)"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d to %d\t%s\t%s\n", shown(name), in.Records, in.FirstSeq, in.LastSeq,
-			in.From.UTC().Format(time.RFC3339), in.To.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d to %d\t%s\t%s\n", shown(instanceName(in.Instance)), in.Records, in.Issued, in.Verified, in.Rejected,
+			in.FirstSeq, in.LastSeq, in.From.UTC().Format(time.RFC3339), in.To.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(tw, "\nREJECTIONS PER HOUR\t\t\tCOUNT")
 	if len(s.RejectionsPerHour) == 0 {

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,13 +17,7 @@ import (
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("verify", "verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...", stderr)
-	keyFile := fs.String("key-file", "", "file holding the chain key the log was written with (default $JWTAUDIT_CHAIN_KEY)")
-	headArg := fs.String("head", "", "a saved head, as SEQ:HASH, or a file holding {\"seq\":…,\"hash\":…} or a published checkpoint")
-	var checkpointKeys []string
-	fs.Func("checkpoint-key", "a checkpoint signer's verifier key (name+hash+key); repeat for several", func(k string) error {
-		checkpointKeys = append(checkpointKeys, k)
-		return nil
-	})
+	verifyOptions := chainFlags(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -31,21 +26,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	key, err := secret(*keyFile, "JWTAUDIT_CHAIN_KEY")
+	opts, err := verifyOptions()
 	if err != nil {
-		fmt.Fprintln(stderr, "jwtaudit verify: chain key:", err)
+		fmt.Fprintln(stderr, "jwtaudit verify:", err)
 		return exitUsage
 	}
-	opts := auditlog.VerifyOptions{ChainKey: key, CheckpointKeys: checkpointKeys}
-	if *headArg != "" {
-		head, err := parseHead(*headArg)
-		if err != nil {
-			fmt.Fprintln(stderr, "jwtaudit verify: --head:", err)
-			return exitUsage
-		}
-		opts.Head = &head
-	}
-
 	reports, err := auditlog.VerifyInstances(fs.Args(), opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "jwtaudit verify:", err)
@@ -63,6 +48,34 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// chainFlags defines the flags that say how to verify a chain (--key-file,
+// --head, --checkpoint-key) and returns what reads them, once parsed, into
+// VerifyOptions.
+func chainFlags(fs *flag.FlagSet) func() (auditlog.VerifyOptions, error) {
+	keyFile := fs.String("key-file", "", "file holding the chain key the log was written with (default $JWTAUDIT_CHAIN_KEY)")
+	headArg := fs.String("head", "", "a saved head, as SEQ:HASH, or a file holding {\"seq\":…,\"hash\":…} or a published checkpoint")
+	var checkpointKeys []string
+	fs.Func("checkpoint-key", "a checkpoint signer's verifier key (name+hash+key); repeat for several", func(k string) error {
+		checkpointKeys = append(checkpointKeys, k)
+		return nil
+	})
+	return func() (auditlog.VerifyOptions, error) {
+		key, err := secret(*keyFile, "JWTAUDIT_CHAIN_KEY")
+		if err != nil {
+			return auditlog.VerifyOptions{}, fmt.Errorf("chain key: %w", err)
+		}
+		opts := auditlog.VerifyOptions{ChainKey: key, CheckpointKeys: checkpointKeys}
+		if *headArg != "" {
+			head, err := parseHead(*headArg)
+			if err != nil {
+				return opts, fmt.Errorf("--head: %w", err)
+			}
+			opts.Head = &head
+		}
+		return opts, nil
+	}
 }
 
 // printVerdict prints one chain's verdict, each line after prefix, and

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/auditlog"
+)
+
+// writeVariedFleet writes the logs of two instances over three hours:
+// tokens issued and verified, rejections of several reasons (one claiming
+// an HTML subject), key rotations, a failed JWKS fetch, a revocation and a
+// replay. It returns the files.
+func writeVariedFleet(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	var tick atomic.Int64
+	base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return base.Add(time.Duration(tick.Add(1)) * 20 * time.Second) }
+	for n, instance := range []string{"api-1", "api-2"} {
+		store, err := auditlog.Open(filepath.Join(dir, instance+".log"), auditlog.Options{Instance: instance, MaxSize: 16 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(kid string, seed byte) *jwtaudit.Key {
+			k, _ := jwtaudit.NewKey(kid, jwtaudit.EdDSA, ed25519.NewKeyFromSeed(append(make([]byte, 31), seed)))
+			return k
+		}
+		ks, _ := jwtaudit.NewKeySet(key("k1", 1), jwtaudit.WithAudit(store), jwtaudit.WithClock(clock))
+		revocations := jwtaudit.NewMemoryRevocations(jwtaudit.MemoryStoreOptions{Clock: clock})
+		shared := jwtaudit.Options(jwtaudit.WithKeySet(ks), jwtaudit.WithIssuer("https://auth.example"), jwtaudit.WithAudit(store), jwtaudit.WithClock(clock))
+		is, _ := jwtaudit.NewIssuer(shared)
+		v, _ := jwtaudit.NewVerifier(shared, jwtaudit.WithRevocation(revocations, jwtaudit.RevocationPolicy{}))
+		once, _ := jwtaudit.NewVerifier(shared, jwtaudit.WithReplayGuard(jwtaudit.NewMemoryReplay(jwtaudit.MemoryStoreOptions{Clock: clock})))
+		revoker, _ := jwtaudit.NewRevoker(revocations, jwtaudit.RevokerOptions{}, jwtaudit.WithAudit(store), jwtaudit.WithClock(clock))
+		forger, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key("k1", 9)), jwtaudit.WithIssuer("https://evil.example"))
+		for i := range 120 + 40*n {
+			raw, err := is.Issue(ctx, jwtaudit.Claims{Subject: fmt.Sprintf("user-%d", i%7)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _ := v.Verify(ctx, raw)
+			switch i % 10 {
+			case 1:
+				v.Verify(ctx, raw[:len(raw)-3]+"AAA")
+			case 2:
+				bad, _ := forger.Issue(ctx, jwtaudit.Claims{Subject: "<script>alert(1)</script>"})
+				v.Verify(ctx, bad)
+			case 3:
+				once.Verify(ctx, raw)
+				once.Verify(ctx, raw) // replayed
+			case 4:
+				revoker.RevokeToken(ctx, tok)
+				v.Verify(ctx, raw) // revoked
+			}
+			if i%50 == 49 {
+				ks.Publish(ctx, key(fmt.Sprintf("k%d", i), byte(i)))
+				ks.Rotate(ctx, time.Hour)
+				store.Record(ctx, jwtaudit.Event{Time: clock(), Op: jwtaudit.OpJWKSFetch, Outcome: jwtaudit.OutcomeError,
+					Reason: jwtaudit.ReasonKeyFetch, Detail: "fetching https://idp.example/jwks.json: timeout"})
+			}
+		}
+		if err := store.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log*"))
+	return files
+}
+
+// chromium finds a Chromium to drive, or says how to get one.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("JWTAUDIT_REQUIRE_BROWSER") == "1" {
+		t.Fatal("JWTAUDIT_REQUIRE_BROWSER=1, and no chromium is on PATH")
+	}
+	t.Skip("no chromium on PATH: the report is not checked in a browser (Debian: apt-get install chromium; JWTAUDIT_REQUIRE_BROWSER=1 makes this a failure)")
+	return ""
+}
+
+// TestReportInABrowser opens a generated report in headless Chromium,
+// waits for its charts, reads the numbers back from the page and compares
+// them with `summary --json` for the same logs, checks that the page made
+// no request and ran no script, and that its screenshot is not blank.
+func TestReportInABrowser(t *testing.T) {
+	exe := chromium(t)
+	files := writeVariedFleet(t)
+	page := filepath.Join(t.TempDir(), "report.html")
+	if code, out, errOut := cli(append([]string{"report", "-o", page}, files...)...); code != exitOK || !strings.Contains(out, "chain verified") {
+		t.Fatalf("report: %d %s %s", code, out, errOut)
+	}
+	_, out, _ := cli(append([]string{"summary", "--json"}, files...)...)
+	var want summary
+	if err := json.Unmarshal([]byte(out), &want); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+
+	var mu sync.Mutex
+	var requests []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			requests = append(requests, e.Request.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The browser lives as long as ctx: the time limit goes on a context
+	// derived from it, once it has started.
+	tctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelTimeout()
+	if err := chromedp.Do(tctx,
+		chromedp.Navigate("file://"+page),
+		chromedp.WaitVisible(chromedp.CSS("#decisions rect")),
+		chromedp.WaitVisible(chromedp.CSS("#lifecycle circle")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Op, Outcome, Reason string
+		Count               int
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#total-records")))
+	must(err)
+	verdict, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#verdict")))
+	must(err)
+	outcomes, err := chromedp.Run(tctx, chromedp.Evaluate[[]row](`[...document.querySelectorAll('#outcomes tr[data-op]')].map(tr => ({Op: tr.dataset.op, Outcome: tr.dataset.outcome, Reason: tr.dataset.reason, Count: +tr.querySelector('.count').textContent}))`))
+	must(err)
+	subjects, err := chromedp.Run(tctx, chromedp.Evaluate[[]named](`[...document.querySelectorAll('#subjects tr')].slice(1).map(tr => ({name: tr.querySelector('.name').textContent, count: +tr.querySelector('.count').textContent}))`))
+	must(err)
+	unverified, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#unverified-subjects .name')].map(td => td.textContent)`))
+	must(err)
+	instances, err := chromedp.Run(tctx, chromedp.Evaluate[[]instanceSpan](`[...document.querySelectorAll('#instances tr[data-instance]')].map(tr => ({instance: tr.dataset.instance, records: +tr.querySelector('[data-field=records]').textContent, issued: +tr.querySelector('[data-field=issued]').textContent, verified: +tr.querySelector('[data-field=verified]').textContent, rejected: +tr.querySelector('[data-field=rejected]').textContent}))`))
+	must(err)
+	scripts, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.scripts.length`))
+	must(err)
+	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	must(err)
+
+	if total != fmt.Sprint(want.Records) {
+		t.Errorf("the page says %s records, summary %d", total, want.Records)
+	}
+	if !strings.Contains(verdict, "Chain verified") || !strings.Contains(verdict, "api-2: verified") {
+		t.Errorf("verdict banner: %q", verdict)
+	}
+	if len(outcomes) != len(want.Outcomes) {
+		t.Fatalf("the page has %d outcome rows, summary %d", len(outcomes), len(want.Outcomes))
+	}
+	for i, o := range want.Outcomes {
+		if got := outcomes[i]; got != row(o) {
+			t.Errorf("outcome row %d: page %+v, summary %+v", i, got, o)
+		}
+	}
+	if fmt.Sprint(subjects) != fmt.Sprint(want.Subjects) {
+		t.Errorf("busiest subjects: page %v, summary %v", subjects, want.Subjects)
+	}
+	if len(instances) != 2 {
+		t.Fatalf("instances on the page: %+v", instances)
+	}
+	for i, in := range want.Instances {
+		got := instances[i]
+		if got.Instance != in.Instance || got.Records != in.Records || got.Issued != in.Issued || got.Verified != in.Verified || got.Rejected != in.Rejected {
+			t.Errorf("instance %s: page %+v, summary %+v", in.Instance, got, in)
+		}
+	}
+	if len(unverified) == 0 || unverified[0] != "<script>alert(1)</script>" || scripts != 0 {
+		t.Errorf("the unverified subject is not shown as text (%q), or the page has %d scripts", unverified, scripts)
+	}
+	mu.Lock()
+	for _, u := range requests {
+		if u != "file://"+page {
+			t.Errorf("the page requested %s", u)
+		}
+	}
+	mu.Unlock()
+
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	colours := map[[4]uint32]bool{}
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y += 7 {
+		for x := bounds.Min.X; x < bounds.Max.X; x += 7 {
+			r, g, b, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, b, a}] = true
+		}
+	}
+	if len(colours) < 8 {
+		t.Errorf("the screenshot has %d colours: blank", len(colours))
+	}
+	if dir := os.Getenv("JWTAUDIT_REPORT_SCREENSHOT_DIR"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "report.png"), shot, 0o644)
+	}
+}
