@@ -47,15 +47,10 @@ func (e *Event) appendJSON(dst []byte, lead []slog.Attr, c *timeTexts) []byte {
 	dst = appendAttrsJSON(dst, lead, false)
 
 	// The fields, in the order and under the conditions of LogValue.
-	dst = append(dst, `,"op":"`...)
-	dst = append(dst, e.Op.String()...)
-	dst = append(dst, `","outcome":"`...)
-	dst = append(dst, e.Outcome.String()...)
-	dst = append(dst, '"')
+	dst = appendNameField(dst, "op", e.Op.String())
+	dst = appendNameField(dst, "outcome", e.Outcome.String())
 	if e.Reason != ReasonNone {
-		dst = append(dst, `,"reason":"`...)
-		dst = append(dst, e.Reason.String()...)
-		dst = append(dst, '"')
+		dst = appendNameField(dst, "reason", e.Reason.String())
 	}
 	dst = appendStringField(dst, "detail", e.Detail)
 	dst = appendStringField(dst, "alg", string(e.Algorithm))
@@ -118,6 +113,16 @@ func (c *timeTexts) forExpiry() *secondText {
 		return nil
 	}
 	return &c.exp
+}
+
+// appendNameField writes ,"key":"name" for a name from this package's
+// tables, which needs no escaping.
+func appendNameField(dst []byte, key, name string) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, key...)
+	dst = append(dst, `":"`...)
+	dst = append(dst, name...)
+	return append(dst, '"')
 }
 
 // appendStringField writes ,"key":value for a value that is set; every key

@@ -285,3 +285,27 @@ func TestEventNamesNeedNoEscaping(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditedVerifyAllocatesNoMore holds a Verify audited to a JSONSink to
+// the allocations of an unaudited one: its event costs none.
+func TestAuditedVerifyAllocatesNoMore(t *testing.T) {
+	ctx := context.Background()
+	allocs := func(sink AuditSink) float64 {
+		key := mustKey(t, "k1", HS256, testSecret)
+		is, v := pair(t, []Option{WithKeys(key), WithAudit(sink), WithIssuer("https://auth.example"), WithAudience("api")}, nil, nil)
+		raw, err := is.Issue(ctx, Claims{Subject: "user-42"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		trackToken(raw)
+		return testing.AllocsPerRun(200, func() {
+			if _, err := v.Verify(ctx, raw); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	audited, unaudited := allocs(NewJSONSink(io.Discard)), allocs(DiscardSink)
+	if audited != unaudited || audited > 8 {
+		t.Errorf("an audited Verify allocates %v times, an unaudited one %v", audited, unaudited)
+	}
+}

@@ -17,9 +17,15 @@ import (
 // here and nowhere else.
 type recorder struct {
 	auditConfig
+	discards  bool // the sink is DiscardSink: nothing is completed for it
+	sinkReads bool // the sink only reads an event while Record runs (see own)
 }
 
-func newRecorder(c auditConfig) recorder { return recorder{c} }
+func newRecorder(c auditConfig) recorder {
+	_, discards := c.sink.(discardSink)
+	_, reads := c.sink.(*JSONSink)
+	return recorder{auditConfig: c, discards: discards, sinkReads: reads}
+}
 
 // begin starts the event of one operation, at the time it starts.
 func (r *recorder) begin(op Op) Event { return Event{Time: r.clock(), Op: op} }
@@ -63,7 +69,7 @@ func (r *recorder) finish(ctx context.Context, ev *Event, err error, p any) erro
 			ev.Fingerprint = Fingerprint{}
 		}
 	}
-	if _, discard := r.sink.(discardSink); discard {
+	if r.discards {
 		// No sink: completing the event and a copy of it for nobody
 		// would be all the audit costs.
 		return replaced
@@ -74,8 +80,7 @@ func (r *recorder) finish(ctx context.Context, ev *Event, err error, p any) erro
 		ev.Detail = clipTo(err.Error(), maxDetailLen)
 	}
 	ev.Duration = r.since(ev.Time)
-	_, reads := r.sink.(*JSONSink)
-	ev.own(attrs, reads)
+	ev.own(attrs, r.sinkReads)
 	if !ev.Verified {
 		ev.clipUnverified()
 	}

@@ -45,7 +45,7 @@ func WithVerifiedCache(maxEntries int, maxBytes int64) VerifierOption {
 // that a hit needs to check it again without its signature.
 type cachedToken struct {
 	raw    string
-	tok    Token     // the verified token, never handed out: hits get copies
+	tok    *Token    // the verified token, never handed out: hits get copies
 	keys   keyFinder // where its key came from
 	key    *Key      // the key that verified it
 	kid    []byte    // the header's "kid", to ask keys again
@@ -161,7 +161,7 @@ func (c *verifiedCache) unlink(e *cachedToken) {
 func (v *Verifier) remember(raw string, tok *Token, s *signedBy, m *watchMatch, audit []slog.Attr) {
 	v.cache.add(&cachedToken{
 		raw:    strings.Clone(raw), // not the caller's string, which may be part of a larger one
-		tok:    *tok.clone(),
+		tok:    tok.clone(),
 		keys:   s.keys,
 		key:    s.key,
 		kid:    append([]byte(nil), s.header.kid...),

@@ -20,7 +20,6 @@ import (
 // conversions around them. Tests hold the two to the same verdicts on
 // right, wrong and malformed signatures.
 func verifyPublic(alg Algorithm, public any, input, signature []byte) error {
-	info := algorithms[alg]
 	switch pub := public.(type) {
 	case ed25519.PublicKey:
 		if !ed25519.Verify(pub, input, signature) {
@@ -33,20 +32,21 @@ func verifyPublic(alg Algorithm, public any, input, signature []byte) error {
 			return errSignature
 		}
 		var digest [sha512.Size]byte
-		d := hashInto(&digest, info.hash, input)
+		d := hashInto(&digest, algorithms[alg].hash, input)
 		r, s := new(big.Int).SetBytes(signature[:size]), new(big.Int).SetBytes(signature[size:])
 		if !ecdsa.Verify(pub, d, r, s) {
 			return errSignature
 		}
 		return nil
 	case *rsa.PublicKey:
+		h := algorithms[alg].hash
 		var digest [sha512.Size]byte
-		d := hashInto(&digest, info.hash, input)
+		d := hashInto(&digest, h, input)
 		switch alg {
 		case PS256, PS384, PS512:
-			return rsa.VerifyPSS(pub, info.hash, d, signature, &rsa.PSSOptions{Hash: info.hash, SaltLength: rsa.PSSSaltLengthEqualsHash})
+			return rsa.VerifyPSS(pub, h, d, signature, &rsa.PSSOptions{Hash: h, SaltLength: rsa.PSSSaltLengthEqualsHash})
 		}
-		return rsa.VerifyPKCS1v15(pub, info.hash, d, signature)
+		return rsa.VerifyPKCS1v15(pub, h, d, signature)
 	}
 	return jwsbb.Verify(public, string(alg), input, signature)
 }

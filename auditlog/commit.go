@@ -78,12 +78,14 @@ func (s *Sink) publish(signed []byte) {
 // commitLocked is commit under s.mu, returning the checkpoint it wrote
 // before the record, if it wrote one.
 func (s *Sink) commitLocked(body []byte, arrived bool) (published []byte, err error) {
+	// Looked for outside the lock, which is held while a line is chained.
+	hasOp := bytes.Contains(body, opMember)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if arrived {
 		s.arriving.Add(-1)
 	}
-	if !bytes.Contains(body, opMember) {
+	if !hasOp {
 		return nil, errors.New("auditlog: a record without an op member") // every event and own record has one
 	}
 	if err := s.usable(); err != nil {

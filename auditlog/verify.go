@@ -311,7 +311,7 @@ func chainOrder(paths []string) ([]string, error) {
 	}
 	entries := make([]entry, 0, len(paths))
 	for _, p := range paths {
-		first, empty, err := firstSeq(p)
+		first, _, empty, err := firstRecord(p)
 		if err != nil {
 			return nil, err
 		}
@@ -338,16 +338,9 @@ func chainOrder(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// firstSeq reads the sequence number of a file's first record. A first
-// line that cannot be read is left for the line-by-line check to report,
-// ordered as if it came first.
-func firstSeq(path string) (seq uint64, empty bool, err error) {
-	seq, _, empty, err = firstRecord(path)
-	return seq, empty, err
-}
-
 // firstRecord reads the sequence number and instance of a file's first
-// record, as firstSeq does.
+// record. A first line that cannot be read is left for the line-by-line
+// check to report, ordered as if it came first.
 func firstRecord(path string) (seq uint64, instance string, empty bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
