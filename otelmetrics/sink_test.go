@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/allocs"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -140,6 +141,7 @@ func TestSinkCountsEveryKindOfEvent(t *testing.T) {
 // TestSinkRecordAllocatesNothing holds Record to no allocation per event,
 // on the SDK's own instruments.
 func TestSinkRecordAllocatesNothing(t *testing.T) {
+	allocs.SkipIfUncountable(t)
 	s, _ := newTestSink(t)
 	ctx := context.Background()
 	events := []jwtaudit.Event{
