@@ -100,7 +100,7 @@ func TestReportInABrowser(t *testing.T) {
 	must(err)
 	unverified, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#unverified-subjects .name')].map(td => td.textContent)`))
 	must(err)
-	instances, err := chromedp.Run(tctx, chromedp.Evaluate[[]instanceSpan](`[...document.querySelectorAll('#instances tr[data-instance]')].map(tr => ({instance: tr.dataset.instance, records: +tr.querySelector('[data-field=records]').textContent, issued: +tr.querySelector('[data-field=issued]').textContent, verified: +tr.querySelector('[data-field=verified]').textContent, rejected: +tr.querySelector('[data-field=rejected]').textContent}))`))
+	instances, err := chromedp.Run(tctx, chromedp.Evaluate[[]instanceSpan](`[...document.querySelectorAll('#instances tr[data-instance]')].map(tr => ({instance: tr.dataset.instance, records: +tr.querySelector('[data-field=records]').textContent, issued: +tr.querySelector('[data-field=issued]').textContent, verified: +tr.querySelector('[data-field=verified]').textContent, verified_from_cache: +tr.querySelector('[data-field=verified_from_cache]').textContent, rejected: +tr.querySelector('[data-field=rejected]').textContent}))`))
 	must(err)
 	scripts, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.scripts.length`))
 	must(err)
@@ -129,7 +129,7 @@ func TestReportInABrowser(t *testing.T) {
 	}
 	for i, in := range want.Instances {
 		got := instances[i]
-		if got.Instance != in.Instance || got.Records != in.Records || got.Issued != in.Issued || got.Verified != in.Verified || got.Rejected != in.Rejected {
+		if got.Instance != in.Instance || got.Records != in.Records || got.Issued != in.Issued || got.Verified != in.Verified || got.VerifiedFromCache != in.VerifiedFromCache || got.Rejected != in.Rejected {
 			t.Errorf("instance %s: page %+v, summary %+v", in.Instance, got, in)
 		}
 	}

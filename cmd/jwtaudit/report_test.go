@@ -18,8 +18,9 @@ import (
 
 // writeVariedFleet writes the logs of two instances over three hours:
 // tokens issued and verified, rejections of several reasons (one claiming
-// an HTML subject), key rotations, a failed JWKS fetch, a revocation and a
-// replay. It returns the files.
+// an HTML subject), key rotations, a failed JWKS fetch, a revocation, a
+// replay and tokens verified again from a verified-token cache. It returns
+// the files.
 func writeVariedFleet(t *testing.T) []string {
 	t.Helper()
 	dir := t.TempDir()
@@ -41,6 +42,7 @@ func writeVariedFleet(t *testing.T) []string {
 		shared := jwtaudit.Options(jwtaudit.WithKeySet(ks), jwtaudit.WithIssuer("https://auth.example"), jwtaudit.WithAudit(store), jwtaudit.WithClock(clock))
 		is, _ := jwtaudit.NewIssuer(shared)
 		v, _ := jwtaudit.NewVerifier(shared, jwtaudit.WithRevocation(revocations, jwtaudit.RevocationPolicy{}))
+		cached, _ := jwtaudit.NewVerifier(shared, jwtaudit.WithVerifiedCache(64, 1<<20))
 		once, _ := jwtaudit.NewVerifier(shared, jwtaudit.WithReplayGuard(jwtaudit.NewMemoryReplay(jwtaudit.MemoryStoreOptions{Clock: clock})))
 		revoker, _ := jwtaudit.NewRevoker(revocations, jwtaudit.RevokerOptions{}, jwtaudit.WithAudit(store), jwtaudit.WithClock(clock))
 		forger, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key("k1", 9)), jwtaudit.WithIssuer("https://evil.example"))
@@ -62,6 +64,9 @@ func writeVariedFleet(t *testing.T) []string {
 			case 4:
 				revoker.RevokeToken(ctx, tok)
 				v.Verify(ctx, raw) // revoked
+			case 5, 6:
+				cached.Verify(ctx, raw)
+				cached.Verify(ctx, raw) // from the cache
 			}
 			if i%50 == 49 {
 				ks.Publish(ctx, key(fmt.Sprintf("k%d", i), byte(i)))
@@ -100,6 +105,16 @@ func TestReportPage(t *testing.T) {
 	} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("the page has no %s", want)
+		}
+	}
+	// Two of every ten rounds verify a token again through the cache: 24
+	// hits in api-1's 120 rounds, 32 in api-2's 160.
+	for i, want := range []int{24, 32} {
+		if got := s.Instances[i].VerifiedFromCache; got != want {
+			t.Errorf("%s: %d verified from the cache, want %d", s.Instances[i].Instance, got, want)
+		}
+		if cell := `<td class="count" data-field="verified_from_cache">` + strconv.Itoa(want) + `</td>`; !strings.Contains(string(html), cell) {
+			t.Errorf("the page has no %s", cell)
 		}
 	}
 	for _, banned := range []string{"<script", "http://", "https://fonts", "src=", "@import"} {
