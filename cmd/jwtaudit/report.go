@@ -109,9 +109,9 @@ const maxBuckets = 60
 // buildReport verifies the logs while it summarizes them and counts their
 // records by time: two passes over the files, side by side, each
 // streaming. Memory does not grow with the number of records: the busiest
-// lists grow with the number of distinct subjects, keys and issuers, and
-// the time counts with the log's span (by the minute, coarsened to the
-// hour and then the day when the span is long).
+// lists are tallies of bounded size, and the time counts follow the log's
+// span (by the minute, coarsened to the hour and then the day when the
+// span is long).
 func buildReport(paths []string, opts auditlog.VerifyOptions, top int) (*report, error) {
 	r := &report{Generated: time.Now(), Files: paths}
 	type verified struct {

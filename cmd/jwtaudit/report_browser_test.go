@@ -96,7 +96,7 @@ func TestReportInABrowser(t *testing.T) {
 	must(err)
 	outcomes, err := chromedp.Run(tctx, chromedp.Evaluate[[]row](`[...document.querySelectorAll('#outcomes tr[data-op]')].map(tr => ({Op: tr.dataset.op, Outcome: tr.dataset.outcome, Reason: tr.dataset.reason, Count: +tr.querySelector('.count').textContent}))`))
 	must(err)
-	subjects, err := chromedp.Run(tctx, chromedp.Evaluate[[]named](`[...document.querySelectorAll('#subjects tr')].slice(1).map(tr => ({name: tr.querySelector('.name').textContent, count: +tr.querySelector('.count').textContent}))`))
+	subjects, err := chromedp.Run(tctx, chromedp.Evaluate[[]named](`[...document.querySelectorAll('#subjects tr')].slice(1).map(tr => ({name: tr.querySelector('.name').textContent, count: +tr.querySelector('.count').textContent, overcount: +(tr.querySelector('.overcount')?.dataset.overcount ?? 0)}))`))
 	must(err)
 	unverified, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#unverified-subjects .name')].map(td => td.textContent)`))
 	must(err)

@@ -61,9 +61,13 @@ type outcome struct {
 	Count   int    `json:"count"`
 }
 
+// named is a name and how often it occurs. Overcount is zero when Count is
+// exact; when more distinct names came than a tally holds, Count may exceed
+// the truth by up to Overcount (see tally).
 type named struct {
-	Name  string `json:"name"`
-	Count int    `json:"count"`
+	Name      string `json:"name"`
+	Count     int    `json:"count"`
+	Overcount int    `json:"overcount,omitempty"`
 }
 
 type hourCount struct {
@@ -121,8 +125,8 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 func summarize(paths []string, top int, also func(record)) (summary, error) {
 	var s summary
 	outcomes := map[outcome]int{}
-	subjects, kids, issuers := map[string]int{}, map[string]int{}, map[string]int{}
-	claimedSubjects, claimedKids, claimedIssuers := map[string]int{}, map[string]int{}, map[string]int{}
+	subjects, kids, issuers := newTally(maxVerifiedNames), newTally(maxVerifiedNames), newTally(maxVerifiedNames)
+	claimedSubjects, claimedKids, claimedIssuers := newTally(maxClaimedNames), newTally(maxClaimedNames), newTally(maxClaimedNames)
 	hours := map[time.Time]int{}
 	instances := map[string]*instanceSpan{}
 	for _, path := range paths {
@@ -167,13 +171,13 @@ func summarize(paths []string, top int, also func(record)) (summary, error) {
 				subs, ks, iss = claimedSubjects, claimedKids, claimedIssuers
 			}
 			if r.Iss != "" {
-				iss[r.Iss]++
+				iss.add(r.Iss)
 			}
 			if r.Sub != "" {
-				subs[r.Sub]++
+				subs.add(r.Sub)
 			}
 			if r.Kid != "" {
-				ks[r.Kid]++
+				ks.add(r.Kid)
 			}
 			if r.Outcome == "rejected" {
 				hours[r.Time.UTC().Truncate(time.Hour)]++
@@ -196,24 +200,14 @@ func summarize(paths []string, top int, also func(record)) (summary, error) {
 	for _, name := range slices.Sorted(maps.Keys(instances)) {
 		s.Instances = append(s.Instances, *instances[name])
 	}
-	s.Subjects, s.KeyIDs, s.Issuers = busiest(subjects, top), busiest(kids, top), busiest(issuers, top)
-	s.UnverifiedSubjects, s.UnverifiedKeyIDs, s.UnverifiedIssuers = busiest(claimedSubjects, top), busiest(claimedKids, top), busiest(claimedIssuers, top)
+	s.Subjects, s.KeyIDs, s.Issuers = subjects.busiest(top), kids.busiest(top), issuers.busiest(top)
+	s.UnverifiedSubjects, s.UnverifiedKeyIDs, s.UnverifiedIssuers = claimedSubjects.busiest(top), claimedKids.busiest(top), claimedIssuers.busiest(top)
 	s.RejectionsPerHour = []hourCount{}
 	for h, n := range hours {
 		s.RejectionsPerHour = append(s.RejectionsPerHour, hourCount{h, n})
 	}
 	slices.SortFunc(s.RejectionsPerHour, func(a, b hourCount) int { return a.Hour.Compare(b.Hour) })
 	return s, nil
-}
-
-// busiest returns the n names with the highest counts, ties by name.
-func busiest(counts map[string]int, n int) []named {
-	out := make([]named, 0, len(counts))
-	for name, c := range counts {
-		out = append(out, named{name, c})
-	}
-	slices.SortFunc(out, func(a, b named) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name)) })
-	return out[:min(n, len(out))]
 }
 
 // eachRecord calls fn for each line of a log, refusing a line that is not
@@ -274,6 +268,10 @@ func printSummary(w io.Writer, s summary) {
 			fmt.Fprintln(tw, "none\t\t\t0")
 		}
 		for _, n := range list.names {
+			if n.Overcount > 0 {
+				fmt.Fprintf(tw, "%s\t\t\t%d (may be up to %d too high)\n", shown(n.Name), n.Count, n.Overcount)
+				continue
+			}
 			fmt.Fprintf(tw, "%s\t\t\t%d\n", shown(n.Name), n.Count)
 		}
 	}
