@@ -5,7 +5,20 @@ package readme
 import (
 	"bytes"
 	"fmt"
+	"strings"
 )
+
+// Section returns the text under the heading line (such as
+// "## Audit events") in readme, up to the next heading of the same level.
+func Section(readme []byte, heading string) ([]byte, error) {
+	_, section, ok := bytes.Cut(readme, []byte("\n"+heading+"\n"))
+	if !ok {
+		return nil, fmt.Errorf("README.md has no %q heading", heading)
+	}
+	level, _, _ := strings.Cut(heading, " ")
+	section, _, _ = bytes.Cut(section, []byte("\n"+level+" "))
+	return section, nil
+}
 
 // Block returns the first fenced code block in language lang ("go", "sh")
 // that follows the heading line (such as "## Quick start") in readme.
