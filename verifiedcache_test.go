@@ -2,6 +2,7 @@ package jwtaudit
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"reflect"
 	"strings"
@@ -101,10 +102,15 @@ func TestVerifiedCacheIsNotASignatureCheck(t *testing.T) {
 	if _, reason, ev := c.verify(tamper(raw)); reason != ReasonSignature || ev.Cached {
 		t.Errorf("tampered token: %s, cached %v", reason, ev.Cached)
 	}
-	// The last base64url character of a 32-byte signature carries 4 bits
-	// of padding: setting one spells the same bytes another way.
+	// The last of the 43 base64url characters of a 32-byte signature
+	// carries 4 bits of it and 2 of padding: setting a padding bit spells
+	// the same bytes another way.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	i := len(raw) - 1
-	other := raw[:i] + string(raw[i]^1)
+	other := raw[:i] + string(alphabet[strings.IndexByte(alphabet, raw[i])^1])
+	if sig, err := base64.RawURLEncoding.DecodeString(other[strings.LastIndexByte(other, '.')+1:]); err != nil || len(sig) != 32 {
+		t.Fatalf("the other spelling does not decode leniently to 32 bytes: %v", err)
+	}
 	if _, reason, ev := c.verify(other); reason != ReasonMalformed || ev.Cached {
 		t.Errorf("another spelling of a cached token: %s, cached %v", reason, ev.Cached)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 )
 
 // TestStressAsyncToRotatingSink runs 8 goroutines of mixed Issue and
@@ -59,7 +60,7 @@ func TestStressAsyncToRotatingSink(t *testing.T) {
 				tok := last
 				forged := i%3 == 0
 				if forged {
-					tok = tamperSignature(tok)
+					tok = tokentest.TamperSignature(tok)
 				}
 				_, err := v.Verify(ctx, tok)
 				switch {
@@ -106,15 +107,4 @@ func TestStressAsyncToRotatingSink(t *testing.T) {
 		t.Errorf("no rotation happened (%d files)", len(files))
 	}
 	t.Logf("%d calls: %d issued, %d verified, %d rejected; %d files", total, outcomes[0], outcomes[1], outcomes[2], len(files))
-}
-
-// tamperSignature changes one character of a token's signature (not the
-// last, whose low bits base64 may not use).
-func tamperSignature(raw string) string {
-	i := len(raw) - 5
-	c := byte('A')
-	if raw[i] == 'A' {
-		c = 'B'
-	}
-	return raw[:i] + string(c) + raw[i+1:]
 }

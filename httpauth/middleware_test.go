@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 )
 
 var (
@@ -142,7 +143,7 @@ func TestAnswers(t *testing.T) {
 		{"no credentials", "/me", nil, 401, `Bearer realm="api"`, "Authentication required", jwtaudit.ReasonNoToken},
 		{"another scheme", "/me", bearer("Basic YWxpY2U6cHc="), 401, `Bearer realm="api"`, "Authentication required", jwtaudit.ReasonNoToken},
 		{"expired", "/me", bearer("Bearer " + expired), 401, `Bearer realm="api", error="invalid_token", error_description="the token expired"`, "Token expired", jwtaudit.ReasonExpired},
-		{"tampered", "/me", bearer("Bearer " + good[:len(good)-4] + "AAAA"), 401, `Bearer realm="api", error="invalid_token"`, "Invalid token", jwtaudit.ReasonSignature},
+		{"tampered", "/me", bearer("Bearer " + tokentest.TamperSignature(good)), 401, `Bearer realm="api", error="invalid_token"`, "Invalid token", jwtaudit.ReasonSignature},
 		{"garbage", "/me", bearer("Bearer not-a-token"), 401, `Bearer realm="api", error="invalid_token"`, "Invalid token", jwtaudit.ReasonMalformed},
 		{"two headers", "/me", bearer("Bearer "+good, "Bearer "+good), 400, `Bearer realm="api", error="invalid_request"`, "Invalid request", jwtaudit.ReasonNoToken},
 		{"two tokens", "/me", bearer("Bearer " + good + " " + good), 400, `Bearer realm="api", error="invalid_request"`, "Invalid request", jwtaudit.ReasonNoToken},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jwtaudit/jwtaudit"
 	"github.com/jwtaudit/jwtaudit/internal/allocs"
+	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -96,14 +97,14 @@ func TestSinkCountsEveryKindOfEvent(t *testing.T) {
 	revoker, _ := jwtaudit.NewRevoker(store, jwtaudit.RevokerOptions{}, jwtaudit.WithAudit(s))
 
 	raw, _ := is.Issue(ctx, jwtaudit.Claims{Subject: "alice"})
-	is.Issue(ctx, jwtaudit.Claims{})     // refused: no subject
-	tok, _ := v.Verify(ctx, raw)         // verified in full
-	v.Verify(ctx, raw)                   // from the cache
-	v.Verify(ctx, raw[:len(raw)-2]+"AA") // a bad signature
-	ks.Publish(ctx, key("k2", 2))        // key change
-	ks.Rotate(ctx, time.Hour)            // key change
-	revoker.RevokeToken(ctx, tok)        // revocation
-	v.Verify(ctx, raw)                   // revoked, from the cache
+	is.Issue(ctx, jwtaudit.Claims{})              // refused: no subject
+	tok, _ := v.Verify(ctx, raw)                  // verified in full
+	v.Verify(ctx, raw)                            // from the cache
+	v.Verify(ctx, tokentest.TamperSignature(raw)) // a bad signature
+	ks.Publish(ctx, key("k2", 2))                 // key change
+	ks.Rotate(ctx, time.Hour)                     // key change
+	revoker.RevokeToken(ctx, tok)                 // revocation
+	v.Verify(ctx, raw)                            // revoked, from the cache
 	s.Record(ctx, jwtaudit.Event{Op: jwtaudit.OpJWKSFetch, Outcome: jwtaudit.OutcomeError, Reason: jwtaudit.ReasonKeyFetch})
 	s.Record(ctx, jwtaudit.Event{Op: jwtaudit.OpAuditDropped, Outcome: jwtaudit.OutcomeError, Attrs: []slog.Attr{slog.Uint64("dropped", 7)}})
 
