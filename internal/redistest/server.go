@@ -50,6 +50,7 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Addr is the server's address, for a client's Options.Addr.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
 // Restart runs the server (again, after Stop) with append-only persistence, so that a restart
