@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 )
 
 type requestIDKey struct{}
@@ -35,7 +37,7 @@ func TestSlogSinkJSON(t *testing.T) {
 	if _, err := v.Verify(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
-	_, err = v.Verify(ctx, tamper(raw))
+	_, err = v.Verify(ctx, tokentest.TamperSignature(raw))
 	noteError(err)
 
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -173,7 +175,7 @@ func TestOneEventPerCallConcurrently(t *testing.T) {
 					return
 				}
 				if (g+i)%3 == 0 {
-					raw = tamper(raw)
+					raw = tokentest.TamperSignature(raw)
 				}
 				_, _ = v.Verify(context.Background(), raw)
 			}

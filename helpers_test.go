@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 )
 
 // testNow is the fixed time of the tests: every token is issued and
@@ -169,8 +167,5 @@ func (c *countingSink) Record(context.Context, Event) error {
 	c.n.Add(1)
 	return nil
 }
-
-// tamper returns raw with one character of its signature changed.
-func tamper(raw string) string { return tokentest.TamperSignature(raw) }
 
 func ed25519FromSeed(seed []byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) }

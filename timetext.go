@@ -7,11 +7,11 @@ import "time"
 // "+07:00"), so that writing a time in the same second again only adds
 // its fraction. Events written one after another share their second far
 // more often than not. A secondText belongs to one goroutine at a time
-// (it lives beside a pooled line buffer); the zero value is empty.
+// (it lives beside a pooled line buffer). The zero value is empty: its nil
+// loc matches no time, whose Location is never nil.
 type secondText struct {
 	sec      int64
 	loc      *time.Location
-	full     bool
 	dateTime [19]byte
 	zone     [6]byte
 	zoneLen  uint8
@@ -25,11 +25,11 @@ func appendRFC3339Nano(dst []byte, t time.Time, c *secondText) []byte {
 		return t.AppendFormat(dst, time.RFC3339Nano)
 	}
 	sec, loc := t.Unix(), t.Location()
-	if !c.full || c.sec != sec || c.loc != loc {
+	if c.sec != sec || c.loc != loc {
 		// The offset of loc is the same all through one second.
 		var b [32]byte
 		text := t.Truncate(time.Second).AppendFormat(b[:0], time.RFC3339)
-		c.sec, c.loc, c.full = sec, loc, true
+		c.sec, c.loc = sec, loc
 		copy(c.dateTime[:], text[:19])
 		c.zoneLen = uint8(copy(c.zone[:], text[19:]))
 	}

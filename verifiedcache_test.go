@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 )
 
 // cacheCase is a verifier with a verified-token cache, its issuer, clock
@@ -99,7 +101,7 @@ func TestVerifiedCacheIsNotASignatureCheck(t *testing.T) {
 	c := newCacheCase(t, nil, nil)
 	raw := c.issue("alice")
 	c.verify(raw)
-	if _, reason, ev := c.verify(tamper(raw)); reason != ReasonSignature || ev.Cached {
+	if _, reason, ev := c.verify(tokentest.TamperSignature(raw)); reason != ReasonSignature || ev.Cached {
 		t.Errorf("tampered token: %s, cached %v", reason, ev.Cached)
 	}
 	// The last of the 43 base64url characters of a 32-byte signature

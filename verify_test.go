@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 )
 
 // verifyCase is one row of TestVerifyReasons.
@@ -56,7 +58,7 @@ func verifyCases() []verifyCase {
 		{name: "algorithm none", token: forged(`{"alg":"none","kid":"k1"}`, `{"sub":"a","exp":1798000000}`), reason: ReasonAlgorithm, kid: "k1", alg: "none"},
 		{name: "unknown key", token: forged(`{"alg":"HS256","kid":"nope"}`, `{"sub":"a","exp":1798000000}`), reason: ReasonUnknownKey, kid: "nope", alg: HS256},
 		{name: "signature", token: func(t *testing.T, is *Issuer, key *Key) string {
-			return tamper(issueWith(sub)(t, is, key))
+			return tokentest.TamperSignature(issueWith(sub)(t, is, key))
 		}, reason: ReasonSignature},
 		{name: "type", opts: []VerifierOption{WithType("at+jwt")}, token: issueWith(sub), reason: ReasonType},
 		{name: "expired", token: forged(hdrK1, fmt.Sprintf(`{"sub":"a","exp":%d}`, past)), reason: ReasonExpired},

@@ -33,7 +33,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("report", "report [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] [-o FILE] [--top N] LOG...", stderr)
 	verifyOptions := chainFlags(fs)
 	out := fs.String("o", "report.html", "the page to write")
-	top := fs.Int("top", 10, "how many of the busiest subjects, key ids and issuers to list")
+	top := topFlag(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -93,7 +94,7 @@ type record struct {
 func runSummary(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("summary", "summary [--json] [--top N] LOG...", stderr)
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	top := fs.Int("top", 10, "how many of the busiest subjects and key ids to list")
+	top := topFlag(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -118,6 +119,11 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	}
 	printSummary(stdout, s)
 	return exitOK
+}
+
+// topFlag is summary's and report's --top: how long the busiest lists are.
+func topFlag(fs *flag.FlagSet) *int {
+	return fs.Int("top", 10, "how many of the busiest subjects, key ids and issuers to list")
 }
 
 // summarize reads every record of the files, and hands each to also, when

@@ -28,8 +28,7 @@ const (
 type tally struct {
 	limit int
 	at    map[string]int // a name's index in names
-	names []tallied      // a min-heap by count once the tally is full
-	full  bool
+	names []tallied      // a min-heap by count once it holds limit names
 }
 
 // tallied is one name's count.
@@ -43,25 +42,28 @@ func newTally(limit int) *tally {
 	return &tally{limit: limit, at: map[string]int{}}
 }
 
+// full reports whether the tally holds as many names as it may, and keeps
+// them as a heap.
+func (t *tally) full() bool { return len(t.names) == t.limit }
+
 // add counts one occurrence of name.
 func (t *tally) add(name string) {
 	if i, ok := t.at[name]; ok {
 		t.names[i].count++
-		if t.full {
+		if t.full() {
 			t.down(i)
 		}
 		return
 	}
-	if len(t.names) < t.limit {
+	if !t.full() {
 		t.at[name] = len(t.names)
 		t.names = append(t.names, tallied{name: name, count: 1})
-		return
-	}
-	if !t.full {
-		t.full = true
-		for i := len(t.names)/2 - 1; i >= 0; i-- {
-			t.down(i)
+		if t.full() {
+			for i := len(t.names)/2 - 1; i >= 0; i-- {
+				t.down(i)
+			}
 		}
+		return
 	}
 	least := t.names[0]
 	delete(t.at, least.name)

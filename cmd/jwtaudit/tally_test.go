@@ -14,8 +14,9 @@ import (
 // checkTally holds a tally that has seen stream to what Space-Saving
 // promises: at most limit names held; each held count at least the truth
 // and at most overcount above it; no overcount means exact; and every name
-// that occurred more than len(stream)/limit times is held.
-func checkTally(t *testing.T, limit int, stream []string) {
+// that occurred more than len(stream)/limit times is held. It returns the
+// tally.
+func checkTally(t *testing.T, limit int, stream []string) *tally {
 	t.Helper()
 	tl := newTally(limit)
 	truth := map[string]int{}
@@ -26,7 +27,7 @@ func checkTally(t *testing.T, limit int, stream []string) {
 	if len(tl.names) > limit || len(tl.at) != len(tl.names) {
 		t.Fatalf("%d names held, %d indexed, limit %d", len(tl.names), len(tl.at), limit)
 	}
-	if tl.full {
+	if tl.full() {
 		// The next name displaces names[0]: it must be the least counted.
 		for i := 1; i < len(tl.names); i++ {
 			if parent := (i - 1) / 2; tl.names[parent].count > tl.names[i].count {
@@ -56,6 +57,7 @@ func checkTally(t *testing.T, limit int, stream []string) {
 			}
 		}
 	}
+	return tl
 }
 
 func TestTallyIsExactUnderItsLimit(t *testing.T) {
@@ -90,12 +92,7 @@ func TestTallyJunkFirst(t *testing.T) {
 	for range 200 {
 		stream = append(stream, "busy")
 	}
-	checkTally(t, 50, stream)
-	tl := newTally(50)
-	for _, name := range stream {
-		tl.add(name)
-	}
-	top := tl.busiest(1)[0]
+	top := checkTally(t, 50, stream).busiest(1)[0]
 	if top.Name != "busy" || top.Count-top.Overcount > 200 || top.Count < 200 {
 		t.Errorf("top after the junk: %+v", top)
 	}

@@ -21,11 +21,11 @@ func Section(readme []byte, heading string) ([]byte, error) {
 }
 
 // Block returns the first fenced code block in language lang ("go", "sh")
-// that follows the heading line (such as "## Quick start") in readme.
+// in the section under the heading line (such as "## Quick start").
 func Block(readme []byte, heading, lang string) ([]byte, error) {
-	_, section, ok := bytes.Cut(readme, []byte("\n"+heading+"\n"))
-	if !ok {
-		return nil, fmt.Errorf("README.md has no %q heading", heading)
+	section, err := Section(readme, heading)
+	if err != nil {
+		return nil, err
 	}
 	_, block, ok := bytes.Cut(section, []byte("```"+lang+"\n"))
 	if !ok {
