@@ -27,7 +27,7 @@ func (e Event) AppendJSON(dst []byte, lead ...slog.Attr) []byte {
 // appendJSON is AppendJSON, writing the event's own times through c (see
 // secondText) when it is not nil.
 func (e *Event) appendJSON(dst []byte, lead []slog.Attr, c *timeTexts) []byte {
-	if !plainTime(e.Time) || !plainTime(e.ExpiresAt) || !plainAttrs(lead, 0) || !plainAttrs(e.Claims, 0) || !plainAttrs(e.Attrs, 0) {
+	if !c.forTime().plain(e.Time) || !c.forExpiry().plain(e.ExpiresAt) || !plainAttrs(lead, 0) || !plainAttrs(e.Claims, 0) || !plainAttrs(e.Attrs, 0) {
 		return e.appendJSONBySlog(dst, lead)
 	}
 	dst = append(dst, '{')
@@ -203,20 +203,30 @@ func plainAttrs(attrs []slog.Attr, depth int) bool {
 }
 
 // plainTime reports whether slog writes t as RFC 3339 text alone: it adds
-// an error to a time whose year has other than four digits. A time more
-// than two days inside that range, in any time zone, is one without
-// working out its year, which costs as much as writing it.
+// an error to a time whose year, in t's own zone, has other than four
+// digits. A time more than two days inside that range, in a zone less than
+// two days from UTC (every real one), is one without working out its year,
+// which costs as much as writing it; a time.FixedZone can be any distance
+// from UTC, and its times have their year worked out.
 func plainTime(t time.Time) bool {
 	if u := t.Unix(); u > firstPlainSecond && u < lastPlainSecond {
-		return true
+		if t.Location() == time.UTC {
+			return true
+		}
+		if _, offset := t.Zone(); offset > -maxPlainOffset && offset < maxPlainOffset {
+			return true
+		}
 	}
 	y := t.Year()
 	return y >= 0 && y < 10000
 }
 
+// maxPlainOffset is the margin firstPlainSecond and lastPlainSecond leave,
+// in seconds: two days.
+const maxPlainOffset = 2 * 86400
+
 // firstPlainSecond and lastPlainSecond are two days after the start of
-// year 0 and two days before the end of year 9999, in Unix seconds: no
-// time zone is that far from UTC.
+// year 0 and two days before the end of year 9999, in Unix seconds.
 const (
 	firstPlainSecond = -62167219200 + 2*86400
 	lastPlainSecond  = 253402300799 - 2*86400

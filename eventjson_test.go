@@ -196,6 +196,45 @@ func TestCachedSeconds(t *testing.T) {
 	}
 }
 
+// TestJSONSinkWritesSlogsBytesInAnyZone writes events whose times are in
+// zones at any distance from UTC, as time.FixedZone allows: offsets of 100
+// hours and more (whose text is longer than "+07:00"), and offsets of
+// centuries, which move the year out of slog's four digits in the time's
+// own zone while the instant stays inside them. JSONSink's line must be
+// slog's line, byte for byte, with and without the cached seconds.
+func TestJSONSinkWritesSlogsBytesInAnyZone(t *testing.T) {
+	const hour, year = 3600, 365 * 86400
+	for _, tc := range []struct {
+		name   string
+		offset int
+		direct bool
+	}{
+		{"+99:59", 99*hour + 59*60, true},
+		{"+100:00", 100 * hour, true},
+		{"-100:30", -100*hour - 30*60, true},
+		{"+168:00", 168 * hour, true},
+		{"+9999:59", 9999*hour + 59*60, true},
+		{"+10000:00", 10000 * hour, true},
+		{"8000 years ahead", 8000 * year, false},
+		{"3000 years behind", -3000 * year, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			zone := time.FixedZone("far", tc.offset)
+			e := fullEvent()
+			e.Time, e.ExpiresAt = testNow.In(zone).Add(123), testNow.Add(time.Hour).In(zone)
+			e.Attrs = []slog.Attr{slog.Time("at", testNow.In(zone))}
+			checkSameAsSlog(t, e, tc.direct)
+			var buf bytes.Buffer
+			if err := NewJSONSink(&buf).Record(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+			if want := slogLine(t, e); !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("JSONSink wrote\n%s\nslog writes\n%s", buf.Bytes(), want)
+			}
+		})
+	}
+}
+
 // FuzzAppendJSON holds the direct encoder to slog's JSON handler on events
 // built from arbitrary strings, numbers and times.
 func FuzzAppendJSON(f *testing.F) {
@@ -203,7 +242,9 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("\"\\\n\r\t\b\f\x00\x7f", "<&>", "\u2028\u2029", "\xff\xfe", int64(-1), uint64(0), int64(-62135596800), int64(999999999), uint16(0x5555))
 	f.Add("é😀", "", "", "", int64(math.MinInt64), uint64(math.MaxUint64), int64(253402300800), int64(0), uint16(0))
 	f.Fuzz(func(t *testing.T, s1, s2, s3, key string, n int64, u uint64, unix, nsec int64, shape uint16) {
-		zone := time.FixedZone("Z", int(n%50400))
+		// Any offset up to about 2,000 years either way: far zones have
+		// longer text, and can move the year out of four digits.
+		zone := time.FixedZone("Z", int(n%(1<<36)))
 		at := time.Unix(unix, nsec).In(zone)
 		e := Event{Time: at, Op: Op(shape % 8), Outcome: Outcome(shape >> 3 % 4), Reason: Reason(shape >> 5 % 24),
 			Detail: s1, Algorithm: Algorithm(s2), KeyID: s2, Issuer: s3, Subject: s1, ID: s3,

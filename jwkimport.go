@@ -50,7 +50,7 @@ func ParseJWKSet(data []byte) ([]*Key, error) {
 			err = errors.New("a second key with this kid")
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("key %d (kid %q): %w", i, clip(jwkKid(raw)), err))
+			errs = append(errs, fmt.Errorf("key %d (kid %q): %w", i, clip(kidForError(raw)), err))
 			continue
 		}
 		if algorithms[k.alg].family == familyHMAC {
@@ -78,13 +78,47 @@ func jwkSetMembers(data []byte) ([]json.RawMessage, error) {
 	return set.Keys, nil
 }
 
-// jwkKid reads a JWK's "kid", for naming it in an error.
-func jwkKid(raw []byte) string {
-	var ids struct {
-		Kid string `json:"kid"`
+// jwkKid reads a JWK's "kid", matching the name exactly: member names are
+// case-sensitive (RFC 7517 §4), so "KID" is another member, which a JWK
+// reader ignores, and never the key's id (encoding/json would take it for
+// one). A member named twice is refused: readers disagree on which of the
+// two counts (jwx keeps the last).
+func jwkKid(raw []byte) (string, error) {
+	r := jsonReader{data: raw}
+	if err := r.beginObject(); err != nil {
+		return "", err
 	}
-	_ = json.Unmarshal(raw, &ids)
-	return ids.Kid
+	var kid string
+	seen := make(map[string]bool, 8)
+	for first := true; ; first = false {
+		name, more, err := r.nextMember(first)
+		if err != nil {
+			return kid, err
+		}
+		if !more {
+			break
+		}
+		if seen[string(name)] {
+			return kid, fmt.Errorf("member %q appears twice", clip(string(name)))
+		}
+		seen[string(name)] = true
+		if string(name) == "kid" {
+			kid, err = r.string()
+		} else {
+			err = r.skip(0)
+		}
+		if err != nil {
+			return kid, fmt.Errorf("member %q: %w", clip(string(name)), err)
+		}
+	}
+	return kid, r.finish()
+}
+
+// kidForError is a JWK's "kid" as far as it can be read, to name the JWK
+// in an error.
+func kidForError(raw []byte) string {
+	kid, _ := jwkKid(raw)
+	return kid
 }
 
 // jwkToKey applies the rules every JWK is held to, from a file, the
@@ -98,11 +132,14 @@ func jwkToKey(raw []byte, publicOnly bool) (k *Key, err error) {
 			k, err = nil, errors.New("the JWK could not be parsed (parser panic)")
 		}
 	}()
+	kid, err := jwkKid(raw)
+	if err != nil {
+		return nil, err
+	}
 	jk, err := jwk.ParseKey(raw)
 	if err != nil {
 		return nil, err
 	}
-	kid := jwkKid(raw)
 	private, err := jwk.IsPrivateKey(jk)
 	secret := jk.KeyType() == jwa.OctetSeq()
 	switch {

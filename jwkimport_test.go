@@ -2,6 +2,10 @@ package jwtaudit
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -124,6 +128,121 @@ func TestParseJWKRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestParseJWKReadsKidExactly: "kid" is matched as RFC 7517 names it, so
+// that a "KID" beside it (or alone) never becomes the key's id, and a JWK
+// naming a member twice is refused rather than read one way here and
+// another way by the next reader.
+func TestParseJWKReadsKidExactly(t *testing.T) {
+	secret := `"kty":"oct","alg":"HS256","k":"` + b64.EncodeToString(testSecret) + `"`
+	ec := mustKey(t, "", ES256, materialFor(t, ES256)) // its id is its thumbprint
+	public, _ := publicJWK(ec)
+	noKid := strings.Replace(string(public), `"kid":"`+ec.ID()+`",`, "", 1)
+	for _, tc := range []struct {
+		name, jwk, kid, err string
+	}{
+		{"kid then KID", `{` + secret + `,"kid":"a","KID":"b"}`, "a", ""},
+		{"KID then kid", `{` + secret + `,"KID":"b","kid":"a"}`, "a", ""},
+		{"Kid beside kid", `{` + secret + `,"kid":"a","Kid":"b"}`, "a", ""},
+		{"KID alone on a public key", strings.TrimSuffix(noKid, "}") + `,"KID":"b"}`, ec.ID(), ""},
+		{"KID alone on a secret", `{` + secret + `,"KID":"b"}`, "", "needs an explicit id"},
+		{"kid twice", `{` + secret + `,"kid":"a","kid":"b"}`, "", `member "kid" appears twice`},
+		{"k twice", `{` + secret + `,"kid":"a","k":"AAAA"}`, "", `member "k" appears twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := ParseJWK([]byte(tc.jwk))
+			switch {
+			case tc.err != "":
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("ParseJWK = %v, %v; want an error with %q", k, err, tc.err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case k.ID() != tc.kid:
+				t.Errorf("id %q, want %q", k.ID(), tc.kid)
+			}
+		})
+	}
+}
+
+// TestParseJWKRefusesAnotherKeysPublicHalf: a private JWK whose public
+// members are another key's is refused at import, for each key type, rather
+// than at the first signature (or, for Ed25519, never: the signatures would
+// simply not verify with the published key).
+func TestParseJWKRefusesAnotherKeysPublicHalf(t *testing.T) {
+	for _, tc := range []struct {
+		alg     Algorithm
+		members []string // the public members swapped
+		other   any
+	}{
+		{RS256, []string{"n"}, loadPrivate(t, "rsa2048-other.pem")},
+		{ES256, []string{"x", "y"}, ecdsaFromScalar(t, elliptic.P256(), 7)},
+		{ES384, []string{"x", "y"}, ecdsaFromScalar(t, elliptic.P384(), 7)},
+		{EdDSA, []string{"x"}, ed25519FromSeed([]byte("another jwtaudit test seed, 32 b"))},
+	} {
+		t.Run(string(tc.alg), func(t *testing.T) {
+			mine := mustKey(t, "mine", tc.alg, materialFor(t, tc.alg))
+			other := mustKey(t, "other", tc.alg, tc.other)
+			var priv, pub map[string]any
+			if err := json.Unmarshal(privateJWK(t, mine, nil), &priv); err != nil {
+				t.Fatal(err)
+			}
+			otherPublic, _ := publicJWK(other)
+			if err := json.Unmarshal(otherPublic, &pub); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range tc.members {
+				priv[m] = pub[m]
+			}
+			mixed, _ := json.Marshal(priv)
+			k, err := ParseJWK(mixed)
+			if err == nil {
+				t.Fatalf("accepted %v", k)
+			}
+			// jwx itself already refuses an Ed25519 JWK whose "x" is not
+			// its "d"'s; the other two are this package's check.
+			if !strings.Contains(err.Error(), "does not fit its public key") && !strings.Contains(err.Error(), "invalid x value given d value") {
+				t.Errorf("err = %v", err)
+			}
+			if _, err := ParseJWK(privateJWK(t, mine, nil)); err != nil {
+				t.Errorf("the key's own JWK: %v", err)
+			}
+		})
+	}
+}
+
+// TestNewKeyRefusesAnotherKeysPublicHalf: the same check holds for keys
+// built in Go, an Ed25519 private key whose second half is another key's
+// among them.
+func TestNewKeyRefusesAnotherKeysPublicHalf(t *testing.T) {
+	other := ed25519FromSeed([]byte("another jwtaudit test seed, 32 b"))
+	mixedEd := append(append(ed25519.PrivateKey{}, testEd25519.Seed()...), other.Public().(ed25519.PublicKey)...)
+	rsaKey := *loadPrivate(t, "rsa2048.pem").(*rsa.PrivateKey)
+	rsaKey.PublicKey = *loadPrivate(t, "rsa2048-other.pem").Public().(*rsa.PublicKey)
+	rsaKey.Precomputed = rsa.PrecomputedValues{}
+	ecKey := *loadPrivate(t, "p256.pem").(*ecdsa.PrivateKey)
+	ecKey.PublicKey = ecdsaFromScalar(t, elliptic.P256(), 7).PublicKey
+	for _, tc := range []struct {
+		alg      Algorithm
+		material any
+	}{{EdDSA, mixedEd}, {RS256, &rsaKey}, {ES256, &ecKey}} {
+		if k, err := NewKey("k", tc.alg, tc.material); err == nil || !strings.Contains(err.Error(), "does not fit its public key") {
+			t.Errorf("%s: NewKey = %v, %v", tc.alg, k, err)
+		}
+	}
+}
+
+// ecdsaFromScalar makes a fixed ECDSA key whose private scalar is n.
+func ecdsaFromScalar(t *testing.T, curve elliptic.Curve, n byte) *ecdsa.PrivateKey {
+	t.Helper()
+	scalar := make([]byte, (curve.Params().BitSize+7)/8)
+	scalar[len(scalar)-1] = n
+	k, err := ecdsa.ParseRawPrivateKey(curve, scalar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func TestParseJWKSet(t *testing.T) {

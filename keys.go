@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
@@ -82,6 +83,9 @@ func NewKey(id string, alg Algorithm, material any) (*Key, error) {
 	case familyEdDSA:
 		err = k.setEd25519(material)
 	}
+	if err == nil {
+		err = checkKeyPair(material)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jwtaudit: key %q (%s): %w", id, alg, err)
 	}
@@ -94,6 +98,57 @@ func NewKey(id string, alg Algorithm, material any) (*Key, error) {
 		}
 	}
 	return k, nil
+}
+
+// samePublic reports whether k and o verify the same signatures: the same
+// algorithm and the same public key (or secret).
+func (k *Key) samePublic(o *Key) bool {
+	if k.alg != o.alg {
+		return false
+	}
+	switch p := k.public.(type) {
+	case []byte:
+		q, ok := o.public.([]byte)
+		return ok && hmac.Equal(p, q)
+	case interface{ Equal(crypto.PublicKey) bool }:
+		return p.Equal(o.public)
+	}
+	return false
+}
+
+// checkKeyPair refuses a private key whose public half is not its own: an
+// RSA key whose modulus is not the product of its primes (or whose
+// exponents do not fit), an ECDSA key whose point is not its scalar times
+// the base point, an Ed25519 key whose last 32 bytes are not its seed's
+// public key. Such a key, from a JWK whose "x" and "y" were swapped for
+// another key's, say, would publish one key and sign with another: every
+// token it issues would fail, and only at the first signature. A
+// crypto.Signer of another type (a KMS key) holds its own private half.
+func checkKeyPair(material any) error {
+	switch m := material.(type) {
+	case *rsa.PrivateKey:
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("RSA private key does not fit its public key: %w", err)
+		}
+	case *ecdsa.PrivateKey:
+		scalar, err := m.Bytes()
+		if err != nil {
+			return fmt.Errorf("ECDSA private key: %w", err)
+		}
+		own, err := ecdsa.ParseRawPrivateKey(m.Curve, scalar)
+		if err != nil {
+			return fmt.Errorf("ECDSA private key: %w", err)
+		}
+		if !own.PublicKey.Equal(&m.PublicKey) {
+			return errors.New("ECDSA private key does not fit its public key")
+		}
+	case ed25519.PrivateKey:
+		own := ed25519.NewKeyFromSeed(m.Seed())
+		if !own.Public().(ed25519.PublicKey).Equal(m.Public()) {
+			return errors.New("Ed25519 private key does not fit its public key")
+		}
+	}
+	return nil
 }
 
 func (k *Key) setSecret(info algorithmInfo, material any) error {

@@ -34,8 +34,10 @@ import (
 //     keys, "use" other than "sig", an algorithm this package does not
 //     support or that does not fit the key, weak keys.
 //   - Every fetch, successful or not, is an audit event with op jwks_fetch
-//     that lists the keys added, removed and skipped. Fetched keys are
-//     installed only once their event is recorded, unless the trail fails
+//     that lists the keys added, removed, changed (new material or a new
+//     algorithm under a kid already known: a provider's mistake, or
+//     someone else's key) and skipped. Fetched keys are installed only
+//     once their event is recorded, unless the trail fails
 //     open ([WithAuditFailOpen]).
 //
 // Keys are looked up without a lock: after warm-up, verifying against a
@@ -279,10 +281,13 @@ func (r *RemoteKeySet) install(ctx context.Context, ev *Event, body []byte) erro
 	if len(keys) == 1 {
 		next.only = keys[0]
 	}
-	var added, removed []string
-	for id := range next.byID {
-		if old.byID[id] == nil {
+	var added, removed, changed []string
+	for id, k := range next.byID {
+		switch was := old.byID[id]; {
+		case was == nil:
 			added = append(added, id)
+		case !k.samePublic(was):
+			changed = append(changed, id)
 		}
 	}
 	for id := range old.byID {
@@ -292,12 +297,13 @@ func (r *RemoteKeySet) install(ctx context.Context, ev *Event, body []byte) erro
 	}
 	slices.Sort(added)
 	slices.Sort(removed)
+	slices.Sort(changed)
 	ev.Verified = true
 	ev.Attrs = []slog.Attr{slog.String("url", r.shown), slog.Int("keys", len(keys))}
 	for _, list := range []struct {
 		name  string
 		items []string
-	}{{"added", added}, {"removed", removed}, {"skip_reasons", set.reasons}} {
+	}{{"added", added}, {"removed", removed}, {"changed", changed}, {"skip_reasons", set.reasons}} {
 		if len(list.items) > 0 {
 			ev.Attrs = append(ev.Attrs, slog.Any(list.name, list.items))
 		}

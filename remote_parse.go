@@ -56,7 +56,7 @@ func parseRemoteKeys(body []byte) (fetchedSet, error) {
 			err = errors.New("a second key with this kid")
 		}
 		if err != nil {
-			set.skip(jwkKid(raw), err)
+			set.skip(kidForError(raw), err)
 			continue
 		}
 		seen[k.id] = true

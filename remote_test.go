@@ -3,6 +3,7 @@ package jwtaudit
 import (
 	"bytes"
 	"context"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -113,6 +114,22 @@ func (f *remoteFixture) fetchEvents() []Event {
 		}
 	}
 	return out
+}
+
+// fetchServed serves body as the JWKS, refreshes, and returns the
+// attributes of the one fetch event, as text.
+func (f *remoteFixture) fetchServed(t *testing.T, body string) string {
+	t.Helper()
+	f.srv.mode.Store(body)
+	f.rec.take()
+	if err := f.remote.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs := f.fetchEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events = %+v", evs)
+	}
+	return fmt.Sprint(evs[0].Attrs)
 }
 
 func TestRemoteKeySetVerifiesEveryKeyType(t *testing.T) {
@@ -277,16 +294,7 @@ func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
 		{`{"kty":"OKP","crv":"Ed25519","kid":"identity","x":"` + identity + `"}`, "identity: jwtaudit: key \"identity\" (EdDSA): Ed25519 public key has small order"},
 		{string(good), "good: a second key"},
 	} {
-		f.srv.mode.Store(`{"keys":[` + string(good) + `,` + tc.key + `]}`)
-		f.rec.take()
-		if err := f.remote.Refresh(ctx); err != nil {
-			t.Fatal(err)
-		}
-		evs := f.fetchEvents()
-		if len(evs) != 1 {
-			t.Fatalf("events = %+v", evs)
-		}
-		attrs := fmt.Sprint(evs[0].Attrs)
+		attrs := f.fetchServed(t, `{"keys":[`+string(good)+`,`+tc.key+`]}`)
 		for _, want := range []string{"keys=1", "skipped=1", tc.want} {
 			if !strings.Contains(attrs, want) {
 				t.Errorf("fetch event lacks %q: %s", want, attrs)
@@ -298,6 +306,46 @@ func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
 	trackToken(raw)
 	if _, err := f.verifier.Verify(ctx, raw); err != nil {
 		t.Errorf("the good key: %v", err)
+	}
+}
+
+// TestRemoteKeySetNamesChangedKeys serves new material, then a new
+// algorithm, under a kid the key set already knows: the fetch event lists
+// the kid as changed (neither added nor removed), and a kid served again
+// unchanged is listed nowhere.
+func TestRemoteKeySetNamesChangedKeys(t *testing.T) {
+	f := newRemoteFixture(t, RemoteKeySetOptions{})
+	jwkOf := func(kid string, alg Algorithm, material any) string {
+		b, err := publicJWK(mustKey(t, kid, alg, material))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	steady := jwkOf("steady", EdDSA, testEd25519)
+	for _, tc := range []struct {
+		name, served string
+		want         []string // in the fetch event's attributes
+		unwanted     []string
+	}{
+		{"first", jwkOf("k", ES256, loadPrivate(t, "p256.pem")), []string{"added=[k steady]"}, []string{"changed="}},
+		{"same again", jwkOf("k", ES256, loadPrivate(t, "p256.pem")), nil, []string{"added=", "changed=", "removed="}},
+		{"new material", jwkOf("k", ES256, ecdsaFromScalar(t, elliptic.P256(), 7)), []string{"changed=[k]"}, []string{"added=", "removed="}},
+		{"new algorithm", jwkOf("k", PS256, loadPrivate(t, "rsa2048.pem")), []string{"changed=[k]"}, []string{"added=", "removed="}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attrs := f.fetchServed(t, `{"keys":[`+tc.served+`,`+steady+`]}`)
+			for _, want := range tc.want {
+				if !strings.Contains(attrs, want) {
+					t.Errorf("the fetch event lacks %q: %s", want, attrs)
+				}
+			}
+			for _, unwanted := range tc.unwanted {
+				if strings.Contains(attrs, unwanted) {
+					t.Errorf("the fetch event has %q: %s", unwanted, attrs)
+				}
+			}
+		})
 	}
 }
 

@@ -23,9 +23,12 @@
 //   - an expired token: 401, error="invalid_token", error_description="the
 //     token expired", "Token expired";
 //   - a malformed request (two Authorization headers, two tokens, another
-//     scheme mixed in, credentials in two places): 400,
-//     error="invalid_request";
-//   - a missing scope: 403, error="insufficient_scope", scope="…";
+//     scheme mixed in, two cookies of the token's name, credentials in two
+//     places, a cookie beside an Authorization header of any scheme among
+//     them): 400, error="invalid_request";
+//   - a missing scope: 403, error="insufficient_scope", scope="…" (scopes
+//     are RFC 6749 §3.3 scope-tokens separated by U+0020 alone: see
+//     [Scopes]);
 //   - the service unable to decide (its audit trail or revocation store
 //     failing): 503.
 //

@@ -3,6 +3,7 @@ package httpauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -29,13 +30,17 @@ func WithRealm(realm string) Option { return func(c *config) { c.realm = realm }
 
 // RequireScopes makes the middleware refuse, with 403 insufficient_scope,
 // a token that does not grant every one of scopes (see [Scopes]). The
-// verifier needs [VerifierOptions] for it.
+// verifier needs [VerifierOptions] for it. Each scope must be an RFC 6749
+// §3.3 scope-token (no spaces, quotes or backslashes, ASCII only):
+// [Middleware] panics on one that is not, which no token could grant.
 func RequireScopes(scopes ...string) Option {
 	return func(c *config) { c.scopes = append(c.scopes, scopes...) }
 }
 
 // WithCookie also takes the token from the named cookie. A request that
-// carries it both there and in a header is refused as malformed.
+// carries two cookies of that name, or the cookie and an Authorization
+// header (of any scheme), is refused as malformed (400 invalid_request):
+// the request's credentials must be in one place.
 func WithCookie(name string) Option { return func(c *config) { c.cookie = name } }
 
 // AllowQueryToken also takes the token from the access_token query
@@ -69,6 +74,11 @@ func Middleware(v *jwtaudit.Verifier, opts ...Option) func(http.Handler) http.Ha
 	cfg := config{realm: "api", onError: WriteProblem, maxScanned: 64 << 10}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	for _, s := range cfg.scopes {
+		if !isScopeToken(s) {
+			panic(fmt.Sprintf("httpauth: RequireScopes: %q is not an RFC 6749 scope-token", s))
+		}
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -112,29 +122,42 @@ func (c *config) credentials(r *http.Request) (token, malformed string) {
 		return token, ""
 	}
 	var found []string
+	otherScheme := false // an Authorization header of another scheme
 	headers := r.Header.Values("Authorization")
 	switch {
 	case len(headers) > 1:
 		return "", "more than one Authorization header"
 	case len(headers) == 1:
 		scheme, rest, _ := strings.Cut(headers[0], " ")
-		if strings.EqualFold(scheme, "Bearer") {
-			rest = strings.TrimLeft(rest, " ")
-			switch {
-			case rest == "":
-				return "", "Bearer without a token"
-			case len(rest) <= c.maxScanned && strings.ContainsAny(rest, " ,\t"):
-				// A longer value goes to the verifier, whose size limit
-				// refuses it before reading it.
-				return "", "more than one token, or another scheme mixed in"
-			}
-			found = append(found, rest)
+		if !strings.EqualFold(scheme, "Bearer") {
+			// Another scheme alone is no bearer credentials (RFC 6750
+			// §3.1); beside a bearer cookie, it is credentials in two
+			// places (below).
+			otherScheme = true
+			break
 		}
-		// Another scheme alone is no bearer credentials (RFC 6750 §3.1).
+		rest = strings.TrimLeft(rest, " ")
+		switch {
+		case rest == "":
+			return "", "Bearer without a token"
+		case len(rest) <= c.maxScanned && strings.ContainsAny(rest, " ,\t"):
+			// A longer value goes to the verifier, whose size limit
+			// refuses it before reading it.
+			return "", "more than one token, or another scheme mixed in"
+		}
+		found = append(found, rest)
 	}
 	if c.cookie != "" {
-		if ck, err := r.Cookie(c.cookie); err == nil && ck.Value != "" {
-			found = append(found, ck.Value)
+		// Every cookie of the name counts: a second one, planted by a
+		// sibling domain or path, must not decide whose request this is.
+		switch cookies := r.CookiesNamed(c.cookie); {
+		case len(cookies) > 1:
+			return "", "more than one cookie " + c.cookie
+		case len(cookies) == 1 && cookies[0].Value != "":
+			if otherScheme {
+				return "", "credentials in more than one place"
+			}
+			found = append(found, cookies[0].Value)
 		}
 	}
 	if c.query {

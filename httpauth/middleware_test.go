@@ -209,8 +209,37 @@ func TestExtractors(t *testing.T) {
 	t.Run("cookie", func(t *testing.T) {
 		s := newService(t, WithCookie("session"))
 		tok := s.token(t, jwtaudit.Claims{Subject: "a"})
-		if got := probe(t, s, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "session", Value: tok}) }); got != 200 {
-			t.Errorf("cookie: %d", got)
+		other := s.token(t, jwtaudit.Claims{Subject: "b"})
+		for _, tc := range []struct {
+			name string
+			req  func(*http.Request)
+			want int
+		}{
+			{"one cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "session", Value: tok}) }, 200},
+			{"two cookies of the name", func(r *http.Request) {
+				r.AddCookie(&http.Cookie{Name: "session", Value: tok})
+				r.AddCookie(&http.Cookie{Name: "session", Value: other})
+			}, 400},
+			{"two cookies, the second empty", func(r *http.Request) {
+				r.AddCookie(&http.Cookie{Name: "session", Value: tok})
+				r.AddCookie(&http.Cookie{Name: "session", Value: ""})
+			}, 400},
+			{"cookie and a bearer header", func(r *http.Request) {
+				r.AddCookie(&http.Cookie{Name: "session", Value: tok})
+				r.Header.Set("Authorization", "Bearer "+tok)
+			}, 400},
+			{"cookie and another scheme", func(r *http.Request) {
+				r.AddCookie(&http.Cookie{Name: "session", Value: tok})
+				r.Header.Set("Authorization", "Basic YWxpY2U6cHc=")
+			}, 400},
+			{"another scheme alone", func(r *http.Request) { r.Header.Set("Authorization", "Basic YWxpY2U6cHc=") }, 401},
+			{"a cookie of another name", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "other", Value: tok}) }, 401},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if got := probe(t, s, tc.req); got != tc.want {
+					t.Errorf("status %d, want %d", got, tc.want)
+				}
+			})
 		}
 	})
 	t.Run("custom extractor and error handler", func(t *testing.T) {
@@ -226,6 +255,64 @@ func TestExtractors(t *testing.T) {
 			t.Errorf("custom error handler: %d %+v", got, seen)
 		}
 	})
+}
+
+// TestScopesSplitOnSpaceOnly holds the scope claim to RFC 6749 §3.3: scopes
+// are separated by U+0020 alone, and a string with any other white space
+// (or any character outside the scope-token set) is not a scope, so that
+// "read<NBSP>admin" grants neither read nor admin.
+func TestScopesSplitOnSpaceOnly(t *testing.T) {
+	s := newService(t)
+	for _, tc := range []struct {
+		name  string
+		scope any
+		want  int
+	}{
+		{"space", "read admin", 200},
+		{"two spaces", "read  admin", 200},
+		{"scp array", []string{"read", "admin"}, 200},
+		{"no-break space", "read\u00a0admin", 403},
+		{"tab", "read\tadmin", 403},
+		{"vertical tab", "read\vadmin", 403},
+		{"line feed", "read\nadmin", 403},
+		{"next line", "read\u0085admin", 403},
+		{"ogham space", "read\u1680admin", 403},
+		{"line separator", "read\u2028admin", 403},
+		{"ideographic space", "read\u3000admin", 403},
+		{"scp element with a space", []string{"read admin"}, 403},
+		{"scp element with a no-break space", []string{"read\u00a0admin"}, 403},
+		{"admin with a no-break space after", "admin\u00a0", 403},
+		{"quote inside", `ad"min`, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "scope"
+			if _, ok := tc.scope.([]string); ok {
+				name = "scp"
+			}
+			tok := s.token(t, jwtaudit.Claims{Subject: "alice", Private: map[string]any{name: tc.scope}})
+			if a := s.get(t, "/admin", http.Header{"Authorization": {"Bearer " + tok}}); a.status != tc.want {
+				t.Errorf("status %d, want %d", a.status, tc.want)
+			}
+			s.trail.take()
+		})
+	}
+}
+
+// TestRequireScopesRefusesWhatNoTokenGrants: a required scope that is not
+// a scope-token could never be granted, and is a configuration error.
+func TestRequireScopesRefusesWhatNoTokenGrants(t *testing.T) {
+	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, testSecret)
+	v, _ := jwtaudit.NewVerifier(append(VerifierOptions(), jwtaudit.WithKeys(key))...)
+	for _, scope := range []string{"", "read admin", "read\u00a0admin", `a\b`} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("RequireScopes(%q) was accepted", scope)
+				}
+			}()
+			Middleware(v, RequireScopes(scope))
+		}()
+	}
 }
 
 // TestHugeHeader sends "Bearer " and 1 MiB of dots (the golang-jwt

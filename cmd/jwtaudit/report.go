@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -271,13 +272,18 @@ func (c *timeCounts) buckets(from, to time.Time, width time.Duration) ([]bucket,
 	return out, reasons
 }
 
-// writeReport renders the page to path, through a temporary file.
+// writeReport renders the page to path, through a temporary file that
+// os.CreateTemp makes, with a name of its own and O_EXCL, beside path: a
+// link planted at a predictable name (PATH.tmp) is never written through,
+// and a reader never sees a half-written page. The rename replaces a link
+// at path itself, rather than following it. The page names users: it is
+// made readable by its owner only (mode 0600).
 func writeReport(path string, r *report) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	w := bufio.NewWriter(f)
 	err = reportPage.Execute(w, r)
 	if ferr := w.Flush(); err == nil {
@@ -286,9 +292,11 @@ func writeReport(path string, r *report) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
 	}
-	return os.Rename(tmp, path)
+	return err
 }

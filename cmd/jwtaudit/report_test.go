@@ -142,6 +142,44 @@ func TestReportPage(t *testing.T) {
 	}
 }
 
+// TestReportNeverWritesThroughALink plants links where a report writer
+// could be led astray, the old fixed temporary name PATH.tmp and PATH
+// itself, and checks that neither target is touched: the page goes to a
+// fresh temporary file and is renamed over PATH, replacing a link there.
+func TestReportNeverWritesThroughALink(t *testing.T) {
+	files := writeVariedFleet(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	victim := filepath.Join(dir, "victim")
+	for _, planted := range []string{page + ".tmp", page} {
+		t.Run(filepath.Base(planted), func(t *testing.T) {
+			os.Remove(page)
+			os.Remove(page + ".tmp")
+			if err := os.WriteFile(victim, []byte("untouched"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, planted); err != nil {
+				t.Skip("no symbolic links here:", err)
+			}
+			if code, _, errOut := cli(append([]string{"report", "-o", page}, files...)...); code != exitOK {
+				t.Fatalf("report: %d %s", code, errOut)
+			}
+			if data, _ := os.ReadFile(victim); string(data) != "untouched" {
+				t.Errorf("the report was written through the link at %s", planted)
+			}
+			if fi, err := os.Lstat(page); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+				t.Errorf("the page is %v, %v; want a regular file of mode 0600", fi, err)
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if strings.HasSuffix(e.Name(), ".tmp") && e.Name() != "report.html.tmp" {
+					t.Errorf("a temporary file was left behind: %s", e.Name())
+				}
+			}
+		})
+	}
+}
+
 // TestTimeCountsCoarsen streams more minutes than timeCounts keeps and
 // checks that it moves to hours without losing a record.
 func TestTimeCountsCoarsen(t *testing.T) {
