@@ -71,7 +71,7 @@ func TestNoInputMakesAnUnreadableRecord(t *testing.T) {
 }
 
 func TestChainNames(t *testing.T) {
-	for key, want := range map[string]bool{"seq": true, "SEQ": true, "Prev": true, "ſeq": true, "chain": true, "op": false, "sequence": false} {
+	for key, want := range map[string]bool{"seq": true, "SEQ": true, "Prev": true, "ſeq": true, "chain": true, "op": true, "Op": true, "operation": false, "sequence": false} {
 		if got := chainName(key); got != want {
 			t.Errorf("chainName(%q) = %v, want %v", key, got, want)
 		}

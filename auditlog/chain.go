@@ -80,6 +80,7 @@ func (l link) head() Head { return Head{Seq: l.seq, Hash: hex.EncodeToString(l.h
 // of the one before, the key that chained it, and, on a retention record,
 // which records the sink removed.
 type chainRecord struct {
+	Time     string // as written: RFC 3339
 	Seq      uint64
 	Prev     string
 	Chain    string // the chain key's id
@@ -96,6 +97,7 @@ type chainRecord struct {
 
 // chainFields are the members parseChain decodes.
 type chainFields struct {
+	Time           string  `json:"time"`
 	Seq            *uint64 `json:"seq"`
 	Prev           *string `json:"prev"`
 	Chain          *string `json:"chain"`
@@ -121,7 +123,7 @@ func parseChain(line []byte) (chainRecord, error) {
 		return chainRecord{}, errNotChained
 	}
 	return chainRecord{
-		Seq: *f.Seq, Prev: *f.Prev, Chain: *f.Chain, Instance: f.Instance,
+		Time: f.Time, Seq: *f.Seq, Prev: *f.Prev, Chain: *f.Chain, Instance: f.Instance,
 		Retention: f.Op == opRetention, RemovedThrough: f.RemovedThrough, RemovedHead: f.RemovedHead,
 		Checkpoint: f.Op == opCheckpoint, SignedCheckpoint: f.Checkpoint,
 	}, nil

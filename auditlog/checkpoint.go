@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,15 +22,21 @@ import (
 // "checkpoint" record holding a signed note (the C2SP signed-note format
 // of the Go checksum database, golang.org/x/mod/sumdb/note) whose body is a
 // C2SP tlog checkpoint: the log's origin, the number of the record before
-// it, and that record's chain hash, with the time as an extension line.
-// Close writes one for the records since the last.
+// it, and that record's chain hash, with the time and the cadence (Every,
+// Interval) as extension lines. Close writes one for the records since
+// the last, so a closed log ends with a checkpoint; a store that reopens a
+// log counts its cadence from the log's last checkpoint.
 //
 // With the signer's verifier key, [Verify] (VerifyOptions.CheckpointKeys)
-// checks every checkpoint against the chain: rewriting the log, and
-// rebuilding its chain, is then caught whatever the chain key, by anyone
-// without the signing key. A checkpoint handed elsewhere as well (Publish)
-// is a head kept away from the log, that a log cut short must still
-// contain.
+// checks every checkpoint against the chain, every run of records between
+// two checkpoints against their cadence, and that every record is covered
+// by a checkpoint (or, with VerifyOptions.OpenTail, that the records after
+// the last one are within its cadence): rewriting the log, rebuilding its
+// chain, and stripping the checkpoints from its end are then caught
+// whatever the chain key, by anyone without the signing key, but for a
+// rewrite of the records within one cadence of the end of a log still
+// being written. A checkpoint handed elsewhere as well (Publish) is a head
+// kept away from the log, that a log cut short must still contain.
 //
 // A checkpoint costs a signature (an Ed25519 one: tens of microseconds, or
 // a KMS call) every Every records; between checkpoints, a record costs
@@ -134,15 +141,27 @@ func (s *Sink) checkpointDue() bool {
 }
 
 // writeCheckpoint signs the chain as it stands and appends the checkpoint
-// record, returning the signed note for Publish. The caller holds s.mu,
-// and nothing is queued.
-func (s *Sink) writeCheckpoint() ([]byte, error) {
+// record, keeping the signed note for Publish (takeUnpublished). The
+// caller holds s.mu, and nothing is queued.
+//
+// Beside the log's origin, size and hash, the note carries, as extension
+// lines, its time and the store's cadence ("every N", "interval D"), so
+// that Verify can hold the log to it: a log whose last checkpoints were
+// stripped has more records after its last checkpoint than the cadence
+// allows. The first checkpoint of a store that found no checkpoint within
+// its cadence when it opened the log also says "resumed": the records
+// before it were written while no checkpoints were being made.
+func (s *Sink) writeCheckpoint() error {
 	c, now := s.opts.Checkpoints, time.Now()
 	body := tlog.Checkpoint{Origin: c.Origin, Size: s.tip.seq, Hash: s.tip.hash[:]}.Marshal()
-	text := string(body) + "time " + now.UTC().Format(time.RFC3339) + "\n"
+	text := string(body) + "time " + now.UTC().Format(time.RFC3339) + "\n" +
+		"every " + strconv.FormatUint(c.Every, 10) + "\n" + "interval " + c.Interval.String() + "\n"
+	if s.resumed {
+		text += "resumed\n"
+	}
 	signed, err := note.Sign(&note.Note{Text: text}, c.Signer)
 	if err != nil {
-		return nil, fmt.Errorf("auditlog: signing a checkpoint: %w", err)
+		return fmt.Errorf("auditlog: signing a checkpoint: %w", err)
 	}
 	line := ownRecord(slog.LevelInfo, "audit log checkpoint",
 		slog.String("op", opCheckpoint),
@@ -151,36 +170,77 @@ func (s *Sink) writeCheckpoint() ([]byte, error) {
 		slog.String("checkpoint", string(signed)),
 	)
 	if err := s.await(s.queue(line)); err != nil {
-		return nil, err
+		return err
 	}
-	s.checkpointed, s.checkpointTime = s.queuedSeq, now
-	return signed, nil
+	s.checkpointed, s.checkpointTime, s.resumed = s.queuedSeq, now, false
+	if c.Publish != nil {
+		s.unpublished = append(s.unpublished, signed)
+	}
+	return nil
 }
 
-// checkCheckpoint checks a checkpoint record: its note is signed by one of
-// keys (when any are given) and commits to the record before it, whose
-// number is seq-1 and whose hash is prev.
-func checkCheckpoint(signed string, seq uint64, prev string, keys note.Verifiers) error {
+// checkpointNote is what a checkpoint record's signed note says.
+type checkpointNote struct {
+	size     uint64 // the record it signs
+	hash     string // that record's hash, in hex
+	time     time.Time
+	every    uint64        // the store's cadence; 0 when the note does not say (written before notes did)
+	interval time.Duration // 0: none
+	resumed  bool          // the first checkpoint after records written without any
+}
+
+// readCheckpointNote reads a checkpoint record's note, checking its
+// signature against keys when any are given.
+func readCheckpointNote(signed string, keys note.Verifiers) (checkpointNote, error) {
 	var text string
 	if keys != nil {
 		n, err := note.Open([]byte(signed), keys)
 		if err != nil {
-			return fmt.Errorf("its signature does not verify with the checkpoint keys given: %w", err)
+			return checkpointNote{}, fmt.Errorf("its signature does not verify with the checkpoint keys given: %w", err)
 		}
 		text = n.Text
 	} else {
 		var ok bool
 		if text, _, ok = strings.Cut(signed, "\n\n"); !ok {
-			return errors.New("its checkpoint is not a signed note")
+			return checkpointNote{}, errors.New("its checkpoint is not a signed note")
 		}
 		text += "\n"
 	}
 	var cp tlog.Checkpoint
-	if _, err := cp.Unmarshal([]byte(text)); err != nil {
-		return err
+	rest, err := cp.Unmarshal([]byte(text))
+	if err != nil {
+		return checkpointNote{}, err
 	}
-	if cp.Size != seq-1 || hex.EncodeToString(cp.Hash) != prev {
-		return fmt.Errorf("its checkpoint, of record %d, does not match the chain: the log was rewritten", cp.Size)
+	cn := checkpointNote{size: cp.Size, hash: hex.EncodeToString(cp.Hash)}
+	for _, line := range strings.Split(string(rest), "\n") {
+		name, value, _ := strings.Cut(line, " ")
+		switch name {
+		case "time":
+			cn.time, err = time.Parse(time.RFC3339, value)
+		case "every":
+			cn.every, err = strconv.ParseUint(value, 10, 64)
+		case "interval":
+			cn.interval, err = time.ParseDuration(value)
+		case "resumed":
+			cn.resumed = true
+		}
+		if err != nil {
+			return checkpointNote{}, fmt.Errorf("its checkpoint's %q line: %w", name, err)
+		}
 	}
-	return nil
+	return cn, nil
+}
+
+// checkCheckpoint checks a checkpoint record: its note is signed by one of
+// keys (when any are given) and commits to the record before it, whose
+// number is seq-1 and whose hash is prev.
+func checkCheckpoint(signed string, seq uint64, prev string, keys note.Verifiers) (checkpointNote, error) {
+	cn, err := readCheckpointNote(signed, keys)
+	if err != nil {
+		return cn, err
+	}
+	if cn.size != seq-1 || cn.hash != prev {
+		return cn, fmt.Errorf("its checkpoint, of record %d, does not match the chain: the log was rewritten", cn.size)
+	}
+	return cn, nil
 }

@@ -108,16 +108,29 @@ func rebuild(t *testing.T, path string, signWith note.Signer) {
 	t.Helper()
 	ls := lines(t, path)
 	ls[4] = strings.Replace(ls[4], `"sub":"user-4"`, `"sub":"mallory"`, 1)
-	for i := 5; i < len(ls); i++ {
-		prev := hashOfLine(ls[i-1])
+	writeLines(t, path, rechain(t, ls, 5, signWith))
+}
+
+// rechain gives every line from index from on the "prev" of the line
+// before it and, from seq on, consecutive sequence numbers, as whoever
+// rewrites a plain SHA-256 log does; with signWith, it signs the
+// checkpoint records it meets anew.
+func rechain(t *testing.T, ls []string, from int, signWith note.Signer) []string {
+	t.Helper()
+	for i := from; i < len(ls); i++ {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(ls[i]), &m); err != nil {
 			t.Fatal(err)
 		}
-		m["prev"] = prev
+		var prevSeq struct{ Seq uint64 }
+		if err := json.Unmarshal([]byte(ls[i-1]), &prevSeq); err != nil {
+			t.Fatal(err)
+		}
+		prev := hashOfLine(ls[i-1])
+		m["prev"], m["seq"] = prev, prevSeq.Seq+1
 		if m["op"] == opCheckpoint && signWith != nil {
 			hash, _ := hex.DecodeString(prev)
-			body := tlog.Checkpoint{Origin: "example.com/token.log", Size: uint64(i), Hash: hash}.Marshal()
+			body := tlog.Checkpoint{Origin: "example.com/token.log", Size: prevSeq.Seq, Hash: hash}.Marshal()
 			signed, err := note.Sign(&note.Note{Text: string(body)}, signWith)
 			if err != nil {
 				t.Fatal(err)
@@ -127,6 +140,12 @@ func rebuild(t *testing.T, path string, signWith note.Signer) {
 		b, _ := json.Marshal(m)
 		ls[i] = string(b)
 	}
+	return ls
+}
+
+// writeLines writes lines as a log file.
+func writeLines(t *testing.T, path string, ls []string) {
+	t.Helper()
 	if err := os.WriteFile(path, []byte(strings.Join(ls, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -67,21 +67,30 @@ func (s *Sink) commit(body []byte, arrived bool) error {
 	return err
 }
 
-// publish hands a signed checkpoint to Checkpoints.Publish, if there is
-// one of each.
-func (s *Sink) publish(signed []byte) {
-	if signed != nil && s.opts.Checkpoints.Publish != nil {
-		s.opts.Checkpoints.Publish(signed)
+// publish hands signed checkpoints to Checkpoints.Publish, in order, if
+// there is one. It runs outside s.mu.
+func (s *Sink) publish(signed [][]byte) {
+	for _, checkpoint := range signed {
+		s.opts.Checkpoints.Publish(checkpoint)
 	}
 }
 
-// commitLocked is commit under s.mu, returning the checkpoint it wrote
-// before the record, if it wrote one.
-func (s *Sink) commitLocked(body []byte, arrived bool) (published []byte, err error) {
+// takeUnpublished returns the checkpoints written since the last call,
+// for Publish. The caller holds s.mu.
+func (s *Sink) takeUnpublished() [][]byte {
+	out := s.unpublished
+	s.unpublished = nil
+	return out
+}
+
+// commitLocked is commit under s.mu, returning the checkpoints it wrote
+// (before the record, and after a retention record), for Publish.
+func (s *Sink) commitLocked(body []byte, arrived bool) (published [][]byte, err error) {
 	// Looked for outside the lock, which is held while a line is chained.
 	hasOp := bytes.Contains(body, opMember)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer func() { published = s.takeUnpublished() }()
 	if arrived {
 		s.arriving.Add(-1)
 	}
@@ -98,27 +107,27 @@ func (s *Sink) commitLocked(body []byte, arrived bool) (published []byte, err er
 		if err := s.usable(); err != nil {
 			return nil, err
 		}
-		if published, err = s.writeCheckpoint(); err != nil {
+		if err := s.writeCheckpoint(); err != nil {
 			return nil, err
 		}
 	}
 	n := int64(len(body) + s.chainMembersLen(s.queuedSeq+1))
 	if n > maxRecord {
-		return published, fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", n, maxRecord)
+		return nil, fmt.Errorf("auditlog: a record of %d bytes is longer than the %d bytes Open and Verify read back; it is not written", n, maxRecord)
 	}
 	if s.opts.MaxSize > 0 && s.size+s.queued > 0 && s.size+s.queued+n > s.opts.MaxSize {
 		// Rotation closes the file: everything queued is written first.
 		s.drain()
 		if err := s.usable(); err != nil {
-			return published, err
+			return nil, err
 		}
 		if s.size > 0 && s.size+n > s.opts.MaxSize {
 			if err := s.rotate(); err != nil {
-				return published, err
+				return nil, err
 			}
 		}
 	}
-	return published, s.await(s.queue(body))
+	return nil, s.await(s.queue(body))
 }
 
 // usable says why the store takes no record, if it does not.
@@ -259,9 +268,14 @@ func (s *Sink) flush() {
 		}
 	} else {
 		// Take the group back, so that the log stays a chain and no
-		// refused operation has a record; if even that fails, stop.
+		// refused operation has a record; if even that fails, stop, and
+		// have the next Open cut the file back (see refused.go).
 		if terr := s.f.Truncate(s.size); terr != nil {
 			s.broken = errors.Join(err, terr)
+			mark := refusedMark{Size: s.size, Seq: s.written.seq, Hash: hex.EncodeToString(s.written.hash[:])}
+			if merr := s.lock.markRefused(mark); merr != nil {
+				s.broken = errors.Join(s.broken, fmt.Errorf("auditlog: recording the refused write in %s: %w", s.lock.f.Name(), merr))
+			}
 		}
 		g.err = err
 		if behind := s.open; behind != nil {

@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,5 +81,74 @@ func TestFleetVerifiesEachInstance(t *testing.T) {
 	os.WriteFile(mixed, append(a, b...), 0o600)
 	if _, err := Verify([]string{mixed}, VerifyOptions{ChainKey: testChainKey}); err == nil || !strings.Contains(fmt.Sprint(err), "instance") {
 		t.Errorf("two instances in one chain: %v", err)
+	}
+}
+
+// TestFleetAgainstWhatItShouldBe verifies a fleet of three instances
+// against what it should be: the instances expected and a saved head of
+// each. A fleet with one log left out, or with one log cut back from 5
+// records to 2 (whose chain alone still holds), fails, naming the
+// instance; without expectations both would pass, as they always did.
+func TestFleetAgainstWhatItShouldBe(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"api-1", "api-2", "worker-a"}
+	heads := map[string]Head{}
+	files := map[string]string{}
+	for i, name := range names {
+		files[name] = filepath.Join(dir, name+".log")
+		heads[name] = writeLog(t, files[name], Options{Instance: name}, 5+i)
+	}
+	all := []string{files["api-1"], files["api-2"], files["worker-a"]}
+	verdicts := func(paths []string, opts VerifyOptions) map[string]error {
+		t.Helper()
+		reports, err := VerifyInstances(paths, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]error{}
+		for _, r := range reports {
+			out[r.Instance] = r.Err
+		}
+		return out
+	}
+	expect := VerifyOptions{Instances: names}
+	withHeads := VerifyOptions{Heads: heads}
+	for _, opts := range []VerifyOptions{{}, expect, withHeads} {
+		for name, err := range verdicts(all, opts) {
+			if err != nil {
+				t.Errorf("the whole fleet, %+v: %s: %v", opts, name, err)
+			}
+		}
+	}
+
+	// One log left out.
+	missing := verdicts([]string{files["api-1"], files["worker-a"]}, expect)
+	var fe *FleetError
+	if !errors.As(missing["api-2"], &fe) || missing["api-1"] != nil || missing["worker-a"] != nil {
+		t.Errorf("api-2 left out: %v", missing)
+	}
+	if v := verdicts([]string{files["api-1"], files["worker-a"]}, VerifyOptions{}); len(v) != 2 {
+		t.Errorf("without expectations: %v", v)
+	}
+
+	// One log rolled back: api-1 cut from 5 records to 2.
+	ls := lines(t, files["api-1"])
+	writeLines(t, files["api-1"], ls[:2])
+	if v := verdicts(all, VerifyOptions{}); v["api-1"] != nil {
+		t.Fatalf("the cut log should still be a chain: %v", v["api-1"])
+	}
+	rolled := verdicts(all, withHeads)
+	if !isChainError(rolled["api-1"], "records were cut from the end") || rolled["api-2"] != nil || rolled["worker-a"] != nil {
+		t.Errorf("api-1 rolled back: %v", rolled)
+	}
+
+	// A log of an instance the fleet does not have.
+	stranger := filepath.Join(dir, "stranger.log")
+	writeLog(t, stranger, Options{Instance: "stranger"}, 1)
+	if v := verdicts([]string{files["api-2"], files["worker-a"], stranger}, VerifyOptions{Instances: []string{"api-2", "worker-a"}}); !errors.As(v["stranger"], &fe) {
+		t.Errorf("an unexpected instance: %v", v)
+	}
+	if _, err := VerifyInstances(all, VerifyOptions{Instances: []string{"bad id"}}); err == nil {
+		t.Error("an expected instance with a bad id was accepted")
 	}
 }

@@ -4,7 +4,6 @@ package auditlog
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -22,7 +21,7 @@ var locked = struct {
 
 // lockLog takes the log's writer lock. Without flock, only a second Open
 // in this process is refused; keep one process per log.
-func lockLog(path string, mode os.FileMode) (io.Closer, error) {
+func lockLog(path string, mode os.FileMode) (*writerLock, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
@@ -37,18 +36,9 @@ func lockLog(path string, mode os.FileMode) (io.Closer, error) {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	locked.paths[abs] = true
-	return &lockFile{f: f, abs: abs}, nil
-}
-
-// lockFile releases the lock when the Sink closes.
-type lockFile struct {
-	f   *os.File
-	abs string
-}
-
-func (l *lockFile) Close() error {
-	locked.Lock()
-	delete(locked.paths, l.abs)
-	locked.Unlock()
-	return l.f.Close()
+	return &writerLock{f: f, release: func() {
+		locked.Lock()
+		delete(locked.paths, abs)
+		locked.Unlock()
+	}}, nil
 }

@@ -5,7 +5,6 @@ package auditlog
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"syscall"
 )
@@ -17,7 +16,7 @@ const openNoFollow = syscall.O_NOFOLLOW
 // lockName(path), held until the Sink closes. flock locks belong to an open
 // file, so a second Open in this process is refused as one in another
 // process is; the kernel drops the lock when a process dies.
-func lockLog(path string, mode os.FileMode) (io.Closer, error) {
+func lockLog(path string, mode os.FileMode) (*writerLock, error) {
 	f, err := os.OpenFile(lockName(path), os.O_RDWR|os.O_CREATE|openNoFollow, mode)
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
@@ -29,5 +28,5 @@ func lockLog(path string, mode os.FileMode) (io.Closer, error) {
 		}
 		return nil, fmt.Errorf("auditlog: locking %s: %w", path, err)
 	}
-	return f, nil
+	return &writerLock{f: f}, nil
 }

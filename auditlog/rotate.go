@@ -30,8 +30,17 @@ func lockName(path string) string {
 // group is being written.
 func (s *Sink) rotate() error {
 	if s.opts.MaxFiles > 0 {
-		if err := s.recordRetention(rotatedName(s.path, s.opts.MaxFiles)); err != nil {
+		wrote, err := s.recordRetention(rotatedName(s.path, s.opts.MaxFiles))
+		if err != nil {
 			return err
+		}
+		if wrote && s.opts.Checkpoints != nil {
+			// A retention record counts for Verify only once a
+			// checkpoint signs it: sign it now, before anything is
+			// deleted.
+			if err := s.writeCheckpoint(); err != nil {
+				return err
+			}
 		}
 	}
 	if err := s.f.Sync(); err != nil {
@@ -67,19 +76,20 @@ func (s *Sink) rotate() error {
 // recordRetention writes the retention record for the rotated file at
 // path, which rotation is about to delete: the records up to its last are
 // gone, and the last of them hashed to what the next file's first record
-// names as its prev. Nothing is written when there is no such file.
-func (s *Sink) recordRetention(path string) error {
+// names as its prev. Nothing is written when there is no such file; wrote
+// says whether a record was.
+func (s *Sink) recordRetention(path string) (wrote bool, err error) {
 	t, err := readTail(path)
 	if err != nil || t.lastLine == nil {
-		return err // no file to delete, or one that cannot be read: rotation says so
+		return false, err // no file to delete, or one that cannot be read: rotation says so
 	}
 	last, err := parseChain(t.lastLine)
 	if err != nil {
-		return fmt.Errorf("auditlog: %s: last record: %w", path, err)
+		return false, fmt.Errorf("auditlog: %s: last record: %w", path, err)
 	}
 	// Written past the size limit rather than through commit, which
 	// would rotate again to make room for it.
-	return s.await(s.queue(ownRecord(slog.LevelInfo, "audit log retention",
+	return true, s.await(s.queue(ownRecord(slog.LevelInfo, "audit log retention",
 		slog.String("op", opRetention),
 		slog.String("detail", fmt.Sprintf("records 1 to %d are removed with the oldest rotated file (MaxFiles %d)", last.Seq, s.opts.MaxFiles)),
 		slog.Uint64("removed_through", last.Seq),
@@ -122,7 +132,13 @@ func readTail(path string) (tail, error) {
 	if err != nil {
 		return t, fmt.Errorf("auditlog: %w", err)
 	}
-	size := info.Size()
+	return readTailOf(f, info.Size())
+}
+
+// readTailOf is readTail of the first size bytes of an open file.
+func readTailOf(f *os.File, size int64) (tail, error) {
+	var t tail
+	path := f.Name()
 	start := max(0, size-2*maxRecord)
 	buf := make([]byte, size-start)
 	if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {

@@ -105,14 +105,23 @@ type Options struct {
 	Instance string
 }
 
-// Recovery describes a torn last line found when a log was reopened: a
-// record whose writing was cut short by a crash. The bytes are removed from
-// the file, and the store's first new record is a "recover" record that
-// states their length and hash.
+// Recovery describes what Open removed from the end of a log it reopened:
+// a torn last line, a record whose writing was cut short by a crash; or
+// the records of a write that failed, and was refused, where the store
+// could not cut them off at the time (see Sink.Record) and recorded
+// where the log ended before them. The bytes are removed from the file,
+// and the store's first new record is a "recover" record that states
+// their length and hash.
 type Recovery struct {
 	TornBytes int    // length of the incomplete line
 	TornHash  string // hex SHA-256 of its bytes
-	AfterSeq  uint64 // the last complete record before it
+	AfterSeq  uint64 // the last complete record before them
+
+	// RefusedBytes and RefusedHash, when RefusedBytes is not 0, are the
+	// length and hex SHA-256 of the refused records removed (a torn line
+	// among them).
+	RefusedBytes int
+	RefusedHash  string
 }
 
 // Sink is the file sink. It is safe for concurrent use within a process;
@@ -127,7 +136,7 @@ type Sink struct {
 	opts     Options
 	hasher   chainHasher // used under mu
 	instance string      // written in every record; "" in a log begun without
-	lock     io.Closer   // the writer lock, held until Close
+	lock     *writerLock // the writer lock, held until Close
 
 	mu       sync.Mutex
 	f        file
@@ -150,9 +159,13 @@ type Sink struct {
 	drained   sync.Cond    // on mu: broadcast when a group's write ends, for drain
 
 	// Checkpoints (see checkpoint.go): the place of the last record a
-	// checkpoint counted (the checkpoint record itself), and when.
+	// checkpoint counted (the checkpoint record itself), and when; resumed
+	// while the next checkpoint is the first after records written
+	// without any (see resumeCadence).
 	checkpointed   uint64
 	checkpointTime time.Time
+	resumed        bool
+	unpublished    [][]byte // checkpoints written, not yet handed to Publish
 
 	stopSync chan struct{}
 	synced   sync.WaitGroup
@@ -227,6 +240,9 @@ func Open(path string, opts Options) (s *Sink, err error) {
 	s = &Sink{path: path, opts: opts, hasher: hasher, lock: lock}
 	s.drained.L = &s.mu
 	s.spares = make([]*group, 0, maxSpareGroups)
+	if err := s.removeRefused(); err != nil {
+		return nil, err
+	}
 
 	tail, err := readTail(path)
 	if err != nil {
@@ -260,12 +276,17 @@ func Open(path string, opts Options) (s *Sink, err error) {
 		s.instance = newInstance()
 	}
 	s.checkpointed, s.checkpointTime = s.queuedSeq, time.Now()
+	if opts.Checkpoints != nil && s.queuedSeq > 0 {
+		if err := s.resumeCadence(); err != nil {
+			return nil, err
+		}
+	}
 
 	if s.f, err = openFile(path, opts.FileMode); err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	s.size = tail.complete
-	if tail.torn != nil {
+	if tail.torn != nil || s.recovery != nil {
 		if err := s.recover(tail); err != nil {
 			s.f.Close()
 			return nil, err
@@ -279,18 +300,45 @@ func Open(path string, opts Options) (s *Sink, err error) {
 	return s, nil
 }
 
-// recover cuts a torn last line off the file and records that it did.
-func (s *Sink) recover(tail tail) error {
-	if err := s.f.Truncate(tail.complete); err != nil {
-		return fmt.Errorf("auditlog: cutting the torn last line of %s: %w", s.path, err)
+// removeRefused cuts off the records of a failed write that the store
+// writing them could not take back (see refused.go), if the lock file
+// says there are such, before anything reads the log's end; the recover
+// record says so once the file is open.
+func (s *Sink) removeRefused() error {
+	mark, err := s.lock.refused()
+	if err != nil || mark == nil {
+		return err
 	}
-	plain, _ := newChainHasher(nil)
-	s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: plain.sum(tail.torn), AfterSeq: s.tip.seq}
+	n, sum, err := cutRefused(s.path, *mark, s.hasher)
+	if err != nil {
+		return err
+	}
+	s.recovery = &Recovery{RefusedBytes: n, RefusedHash: sum, AfterSeq: mark.Seq}
+	if err := s.lock.clearRefused(); err != nil {
+		return fmt.Errorf("auditlog: clearing the record of refused writes in %s: %w", s.lock.f.Name(), err)
+	}
+	return nil
+}
+
+// recover cuts a torn last line off the file, and records that it did, or
+// that removeRefused cut refused records off.
+func (s *Sink) recover(tail tail) error {
+	what, bytesName, hashName := "an incomplete last record, cut short by a crash, was removed", "torn_bytes", "torn_sha256"
+	if s.recovery != nil {
+		what, bytesName, hashName = "the records of a write that failed, and was refused, were removed: the store could not remove them when the write failed", "refused_bytes", "refused_sha256"
+	} else {
+		if err := s.f.Truncate(tail.complete); err != nil {
+			return fmt.Errorf("auditlog: cutting the torn last line of %s: %w", s.path, err)
+		}
+		plain, _ := newChainHasher(nil)
+		s.recovery = &Recovery{TornBytes: len(tail.torn), TornHash: plain.sum(tail.torn), AfterSeq: s.tip.seq}
+	}
+	r := s.recovery
 	return s.commit(ownRecord(slog.LevelWarn, "audit log recovered",
 		slog.String("op", "recover"),
-		slog.String("detail", "an incomplete last record, cut short by a crash, was removed"),
-		slog.Int("torn_bytes", s.recovery.TornBytes),
-		slog.String("torn_sha256", s.recovery.TornHash),
+		slog.String("detail", what),
+		slog.Int(bytesName, r.TornBytes+r.RefusedBytes),
+		slog.String(hashName, r.TornHash+r.RefusedHash),
 	), false)
 }
 
@@ -343,8 +391,11 @@ func ownRecord(level slog.Level, msg string, attrs ...slog.Attr) []byte {
 	return buf.Bytes()
 }
 
-// chainNames are the names the log record and the chain are written under.
-var chainNames = [...]string{"time", "level", "msg", "seq", "prev", "chain", "instance"}
+// chainNames are the names the log record and the chain are written
+// under, and "op", which says which records are the store's own
+// (checkpoint, retention): an attribute of one of these names would be a
+// second member of the name, and Verify reads the last.
+var chainNames = [...]string{"time", "level", "msg", "seq", "prev", "chain", "instance", "op"}
 
 // withoutChainNames returns attrs with every attribute that could be read
 // as a chain member renamed "ctx_"+name: one named like one, in any case,
@@ -441,11 +492,12 @@ func (s *Sink) Close() error {
 	s.closing = true
 	s.drain()
 	var err error
-	var published []byte
 	if s.broken == nil && s.opts.Checkpoints != nil && s.queuedSeq > s.checkpointed {
-		// The records since the last checkpoint get one of their own.
-		published, err = s.writeCheckpoint()
+		// The records since the last checkpoint get one of their own: a
+		// closed log ends with a checkpoint.
+		err = s.writeCheckpoint()
 	}
+	published := s.takeUnpublished()
 	if serr := s.syncLocked(); err == nil {
 		err = serr
 	}

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"slices"
+	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -26,10 +27,33 @@ type VerifyOptions struct {
 	// CheckpointKeys, when set, are the verifier keys of the checkpoint
 	// signers (note format, "name+hash+key": CheckpointVerifierKey, or what
 	// `jwtaudit keygen --checkpoint` prints). Every checkpoint record must
-	// then be signed by one of them, and the log must hold at least one.
-	// Without them, checkpoints are still held to the chain, but their
-	// signatures are not checked.
+	// then be signed by one of them, the log must hold at least one, and
+	// every record must be covered by one (a closed log ends with a
+	// checkpoint) unless OpenTail says the log is still being written.
+	// Without them, checkpoints are still held to the chain and to their
+	// cadence, but their signatures are not checked, and records after
+	// the last checkpoint are only counted (Report.Uncovered).
 	CheckpointKeys []string
+
+	// OpenTail says that the log is still being written: records after
+	// its last checkpoint are accepted, but no more of them than its
+	// cadence allows (Checkpoints.Every, which each checkpoint states), and
+	// none whose time is more than Checkpoints.Interval after the last
+	// checkpoint's. A log whose last checkpoints were stripped, and whose
+	// end was rewritten, fails unless it was cut back to within one
+	// cadence of its end; a head kept elsewhere (Head, Heads: a published
+	// checkpoint) closes that gap too.
+	OpenTail bool
+
+	// Instances, for VerifyInstances, are the instances the fleet has: a
+	// log of each must be among the files, and a log of no other may be.
+	Instances []string
+
+	// Heads, for VerifyInstances, are saved heads (or published
+	// checkpoints) by instance: each instance's log must contain its head,
+	// unchanged, so that a log rolled back or cut short fails. An instance
+	// named here is expected as if it were in Instances.
+	Heads map[string]Head
 }
 
 // Report describes a log that verified.
@@ -41,9 +65,12 @@ type Report struct {
 
 	// Checkpoints is the number of checkpoint records, and LastCheckpoint
 	// the last record one of them signed (0 without checkpoints): records
-	// after it are vouched for by the chain alone.
+	// after it are vouched for by the chain alone. Uncovered is how many
+	// records come after the last checkpoint record (every record, when the
+	// log holds none).
 	Checkpoints    uint64
 	LastCheckpoint uint64
+	Uncovered      uint64
 
 	// Instance is the store's instance id (Options.Instance), or "" for a
 	// log begun before instances were recorded.
@@ -111,14 +138,16 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 	if v.records == 0 {
 		return rep, errors.New("auditlog: the files hold no record")
 	}
-	if v.firstSeq > 1 && !v.removalRecorded {
-		return rep, &ChainError{File: ordered[0], Line: 1, Problem: fmt.Sprintf(
-			"the chain starts at record %d: records 1 to %d are missing, and no retention record says the sink removed them", v.firstSeq, v.firstSeq-1)}
-	}
 	rep.Records, rep.FirstSeq, rep.Head = v.records, v.firstSeq, Head{Seq: v.seq, Hash: v.hash}
 	rep.Checkpoints, rep.LastCheckpoint, rep.Instance = v.checkpoints, v.lastCheckpoint, v.instance
-	if v.checkpointKeys != nil && v.checkpoints == 0 {
-		return rep, fmt.Errorf("auditlog: the log holds no signed checkpoint, and checkpoint keys were given")
+	rep.Uncovered = v.records
+	if v.checkpoints > 0 {
+		rep.Uncovered = v.seq - v.lastCheckpointRecord
+	}
+	if v.firstSeq > 1 {
+		if err := v.checkRemoval(ordered[0]); err != nil {
+			return rep, err
+		}
 	}
 	if h := opts.Head; h != nil {
 		switch {
@@ -131,6 +160,12 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 			return rep, fmt.Errorf("auditlog: the saved head, record %d, is before the first record checked (%d)", h.Seq, v.firstSeq)
 		}
 	}
+	if v.checkpointKeys != nil && v.checkpoints == 0 {
+		return rep, &ChainError{File: v.file0, Line: v.line0, Problem: "the log holds no signed checkpoint, and checkpoint keys were given: it was written without checkpoints, or they were stripped"}
+	}
+	if err := v.checkTail(rep.Uncovered, opts.OpenTail); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 
@@ -139,7 +174,20 @@ func Verify(paths []string, opts VerifyOptions) (Report, error) {
 type InstanceReport struct {
 	Instance string
 	Report   Report
-	Err      error // nil when the instance's chain holds; often a *ChainError
+	Err      error // nil when the instance's chain holds; often a *ChainError or a *FleetError
+}
+
+// FleetError says that a fleet's files are not the fleet expected
+// (VerifyOptions.Instances, VerifyOptions.Heads): an instance's log is
+// missing, or a log belongs to no instance of the fleet.
+type FleetError struct {
+	Instance string
+	Problem  string
+}
+
+// Error returns "instance ID: problem".
+func (e *FleetError) Error() string {
+	return fmt.Sprintf("instance %q: %s", e.Instance, e.Problem)
 }
 
 // VerifyInstances verifies the logs of several instances of a service at
@@ -149,11 +197,30 @@ type InstanceReport struct {
 // broken log does not hide whether the others hold. Files that hold no
 // record yet belong to no instance and are left out when there are
 // several. The reports come in the order of the instances' ids.
+//
+// Without expectations, a fleet is whatever the files hold: a log left
+// out, or rolled back to an earlier state, is not noticed. Say what the
+// fleet should be: opts.Instances names the instances whose logs must all
+// be there (and no other's), and opts.Heads a saved head, or a published
+// checkpoint, per instance, which that instance's log must contain. A
+// missing or unexpected instance has a report whose Err is a *FleetError.
 // opts.Head names one instance's record: with several instances it is
-// refused.
+// refused (use Heads).
 func VerifyInstances(paths []string, opts VerifyOptions) ([]InstanceReport, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("auditlog: no file to verify")
+	}
+	expected := map[string]bool{}
+	for _, id := range opts.Instances {
+		expected[id] = true
+	}
+	for id := range opts.Heads {
+		expected[id] = true
+	}
+	for id := range expected {
+		if err := checkInstance(id); err != nil {
+			return nil, err
+		}
 	}
 	groups := map[string][]string{}
 	for _, p := range paths {
@@ -165,18 +232,34 @@ func VerifyInstances(paths []string, opts VerifyOptions) ([]InstanceReport, erro
 			groups[instance] = append(groups[instance], p)
 		}
 	}
-	if len(groups) <= 1 {
+	if len(groups) <= 1 && len(expected) == 0 {
 		rep, err := Verify(paths, opts)
 		return []InstanceReport{{Instance: rep.Instance, Report: rep, Err: err}}, nil
 	}
-	if opts.Head != nil {
-		return nil, errors.New("auditlog: a head is one instance's: give that instance's files alone")
+	if opts.Head != nil && len(groups) > 1 {
+		return nil, errors.New("auditlog: a head is one instance's: give that instance's files alone, or name it by instance (Heads)")
 	}
 	var out []InstanceReport
-	for _, instance := range slices.Sorted(maps.Keys(groups)) {
-		rep, err := Verify(groups[instance], opts)
+	for instance := range expected {
+		if groups[instance] == nil {
+			out = append(out, InstanceReport{Instance: instance, Err: &FleetError{Instance: instance,
+				Problem: "no log of this instance is among the files: the fleet expects one"}})
+		}
+	}
+	for instance, files := range groups {
+		if len(expected) > 0 && !expected[instance] {
+			out = append(out, InstanceReport{Instance: instance, Err: &FleetError{Instance: instance,
+				Problem: fmt.Sprintf("%d file(s) of this instance were given, and it is not an instance of the fleet expected", len(files))}})
+			continue
+		}
+		one := opts
+		if h, ok := opts.Heads[instance]; ok {
+			one.Head = &h
+		}
+		rep, err := Verify(files, one)
 		out = append(out, InstanceReport{Instance: instance, Report: rep, Err: err})
 	}
+	slices.SortFunc(out, func(a, b InstanceReport) int { return strings.Compare(a.Instance, b.Instance) })
 	return out, nil
 }
 
@@ -195,13 +278,26 @@ type verifier struct {
 	headFile               string
 	headLine               int
 
-	firstPrev       string // "prev" of the first record
-	removalRecorded bool   // a retention record accounts for the records before the first
+	firstPrev   string // "prev" of the first record
+	removalSeq  uint64 // the retention record that accounts for the records before the first, or 0
+	removalFile string
+	removalLine int
 
 	checkpointKeys              note.Verifiers // nil: signatures unchecked
 	checkpoints, lastCheckpoint uint64
+	lastCheckpointRecord        uint64         // the last checkpoint record's own place
+	lastNote                    checkpointNote // what it says
+	late                        tailRecord     // the first record after it too late for its interval
+	firstAfter                  tailRecord     // the first record after it
 
 	instance string // every record's
+}
+
+// tailRecord places a record after the last checkpoint, for an error.
+type tailRecord struct {
+	seq  uint64
+	file string
+	line int
 }
 
 func (v *verifier) file(path string) error {
@@ -271,19 +367,109 @@ func (v *verifier) line(path string, n int, line []byte) error {
 	default:
 		return bad("record %d after record %d: a line inserted, duplicated or moved", seq, v.seq)
 	}
-	if rec.Retention && rec.RemovedThrough+1 == v.firstSeq && rec.RemovedHead == v.firstPrev {
-		v.removalRecorded = true
+	if rec.Retention && rec.RemovedThrough+1 == v.firstSeq && rec.RemovedHead == v.firstPrev && v.removalSeq == 0 {
+		v.removalSeq, v.removalFile, v.removalLine = seq, path, n
 	}
 	if rec.Checkpoint {
-		if err := checkCheckpoint(rec.SignedCheckpoint, seq, prev, v.checkpointKeys); err != nil {
+		cn, err := checkCheckpoint(rec.SignedCheckpoint, seq, prev, v.checkpointKeys)
+		if err != nil {
 			return bad("checkpoint record %d: %v", seq, err)
 		}
-		v.checkpoints, v.lastCheckpoint = v.checkpoints+1, seq-1
+		if err := v.checkCadence(cn, seq); err != nil {
+			return bad("checkpoint record %d: %v", seq, err)
+		}
+		v.checkpoints, v.lastCheckpoint, v.lastCheckpointRecord, v.lastNote = v.checkpoints+1, seq-1, seq, cn
+		v.late, v.firstAfter = tailRecord{}, tailRecord{}
+	} else if v.checkpoints > 0 {
+		if v.firstAfter.seq == 0 {
+			v.firstAfter = tailRecord{seq, path, n}
+		}
+		if v.late.seq == 0 && v.tooLate(rec.Time) {
+			v.late = tailRecord{seq, path, n}
+		}
 	}
 	v.records++
 	v.seq, v.hash, v.file0, v.line0 = seq, hash, path, n
 	if v.head != nil && seq == v.head.Seq {
 		v.headFound, v.headMatches, v.headFile, v.headLine = true, hash == v.head.Hash, path, n
+	}
+	return nil
+}
+
+// checkCadence holds the run of records before a checkpoint, back to the
+// one before it, to the cadence the two state: a store writes a checkpoint
+// once Every records follow the last (or sooner), across restarts too, so
+// a longer run means checkpoints are missing. A checkpoint that says
+// "resumed" follows records written without checkpoints, and one that
+// states no cadence was written before checkpoints did: neither run is
+// held to one.
+func (v *verifier) checkCadence(cn checkpointNote, seq uint64) error {
+	if v.checkpoints == 0 || cn.resumed || cn.every == 0 || v.lastNote.every == 0 {
+		return nil
+	}
+	run, every := seq-v.lastCheckpointRecord-1, max(cn.every, v.lastNote.every)
+	if run > every {
+		return fmt.Errorf("%d records follow the checkpoint before it (record %d), and the log's cadence is a checkpoint every %d: checkpoints are missing",
+			run, v.lastCheckpointRecord, every)
+	}
+	return nil
+}
+
+// tooLate reports whether a record written at the given time (RFC 3339,
+// as the record says) should have been preceded by a checkpoint, by the
+// last checkpoint's interval: a store writes one at the first record after
+// Interval has passed. Times are the events' own: a record whose time
+// cannot be read is not judged by it.
+func (v *verifier) tooLate(recordTime string) bool {
+	n := v.lastNote
+	if n.interval <= 0 || n.time.IsZero() {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, recordTime)
+	// The note's time has whole seconds: a record within the second after
+	// the deadline is not judged.
+	return err == nil && t.After(n.time.Add(n.interval+time.Second))
+}
+
+// checkTail judges the records after the last checkpoint. With checkpoint
+// keys, a closed log has none; a log still being written (OpenTail) has no
+// more than its cadence allows.
+func (v *verifier) checkTail(uncovered uint64, openTail bool) error {
+	if v.checkpoints == 0 || uncovered == 0 {
+		return nil
+	}
+	first := v.firstAfter
+	switch n := v.lastNote; {
+	case openTail && n.every > 0 && uncovered > n.every:
+		return &ChainError{File: first.file, Line: first.line, Problem: fmt.Sprintf(
+			"%d records follow the last checkpoint (record %d), and the log's cadence is a checkpoint every %d: checkpoints were stripped from its end",
+			uncovered, v.lastCheckpointRecord, n.every)}
+	case openTail && v.late.seq != 0:
+		return &ChainError{File: v.late.file, Line: v.late.line, Problem: fmt.Sprintf(
+			"record %d is more than the interval (%s) after the last checkpoint (record %d, %s), with no checkpoint before it: checkpoints were stripped from the log's end",
+			v.late.seq, n.interval, v.lastCheckpointRecord, n.time.Format(time.RFC3339))}
+	case !openTail && v.checkpointKeys != nil:
+		return &ChainError{File: first.file, Line: first.line, Problem: fmt.Sprintf(
+			"records %d to %d follow the last checkpoint (record %d) and are signed by none: a closed log ends with a checkpoint, so this one was cut short or its last checkpoints were stripped (if it is still being written, say so: OpenTail, --open-tail)",
+			first.seq, v.seq, v.lastCheckpointRecord)}
+	}
+	return nil
+}
+
+// checkRemoval accepts a chain that starts after record 1 only when a
+// retention record accounts for the records before it, and, in a log with
+// checkpoints (or verified with checkpoint keys), only when a checkpoint
+// after the retention record signs it: otherwise anyone who can cut
+// records from the start of the log can append a retention record that
+// says the sink removed them.
+func (v *verifier) checkRemoval(firstFile string) error {
+	if v.removalSeq == 0 {
+		return &ChainError{File: firstFile, Line: 1, Problem: fmt.Sprintf(
+			"the chain starts at record %d: records 1 to %d are missing, and no retention record says the sink removed them", v.firstSeq, v.firstSeq-1)}
+	}
+	if (v.checkpoints > 0 || v.checkpointKeys != nil) && v.lastCheckpointRecord < v.removalSeq {
+		return &ChainError{File: v.removalFile, Line: v.removalLine, Problem: fmt.Sprintf(
+			"the retention record %d, which accounts for records 1 to %d, is signed by no checkpoint after it: it may have been appended by whoever cut them", v.removalSeq, v.firstSeq-1)}
 	}
 	return nil
 }

@@ -1,9 +1,9 @@
 // Command jwtaudit works with the audit trail that jwtaudit's file sink
 // (package auditlog) writes.
 //
-//	jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...
+//	jwtaudit verify [--key-file FILE] [--head [INSTANCE=]SEQ:HASH|FILE]... [--checkpoint-key KEY]... [--open-tail] [--instance ID]... [--fleet FILE] LOG...
 //	jwtaudit summary [--json] [--top N] LOG...
-//	jwtaudit report [--key-file FILE] [--head …] [--checkpoint-key KEY] [-o FILE] [--top N] LOG...
+//	jwtaudit report [the flags of verify] [-o FILE] [--top N] LOG...
 //	jwtaudit hash [--salt-file FILE] VALUE
 //	jwtaudit keygen [--checkpoint NAME] FILE
 //
@@ -34,16 +34,24 @@ const (
 const usage = `jwtaudit works with the audit trail written by jwtaudit's file sink.
 
 Usage:
-  jwtaudit verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...
+  jwtaudit verify [--key-file FILE] [--head [INSTANCE=]SEQ:HASH|FILE]... [--checkpoint-key KEY]...
+                  [--open-tail] [--instance ID]... [--fleet FILE] LOG...
         Check the hash chain of a log and its rotated files (in any order).
         Exits 1 naming the first bad line: edited, deleted, inserted,
         reordered or torn. With --head, also detects records cut from the end.
         With --checkpoint-key (repeatable), every checkpoint must be signed
-        by one of the keys: a rewritten chain is caught whatever the chain key.
+        by one of the keys, and every record covered by one (a closed log
+        ends with a checkpoint): a rewritten chain, or one whose last
+        checkpoints were stripped, is caught whatever the chain key.
+        --open-tail accepts records after the last checkpoint of a log still
+        being written, within its cadence. Logs of several instances are
+        verified each on its own; --instance and --fleet say which instances
+        the fleet has, and --head INSTANCE=HEAD each one's saved head, so
+        that a log missing or rolled back fails.
   jwtaudit summary [--json] [--top N] LOG...
         Count events by operation, outcome and reason; list the busiest
         subjects and key ids, rejections per hour, and the time range.
-  jwtaudit report [--key-file FILE] [--head …] [--checkpoint-key KEY] [-o FILE] [--top N] LOG...
+  jwtaudit report [the flags of verify] [-o FILE] [--top N] LOG...
         Write one self-contained HTML page (default report.html): the chain
         verdict per instance, decisions and rejections over time, key
         changes, fetches, revocations and replays, the busiest subjects, key

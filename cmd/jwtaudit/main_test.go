@@ -323,3 +323,88 @@ func TestFleetCommands(t *testing.T) {
 		t.Errorf("summary of three instances: %d %v %+v", code, err, s.Instances)
 	}
 }
+
+// TestVerifyAFleetAgainstWhatItShouldBe: with the fleet named (--instance,
+// --fleet) and each instance's head (--head INSTANCE=HEAD, as
+// SEQ:HASH or a published checkpoint), a fleet with one log missing and
+// another cut from 5 records to 2 fails, naming both; without, it passes,
+// as it did.
+func TestVerifyAFleetAgainstWhatItShouldBe(t *testing.T) {
+	dir := t.TempDir()
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "example.com/token-log")
+	signer, _ := note.NewSigner(skey)
+	heads := map[string]string{}
+	var published []byte
+	for _, name := range []string{"api-1", "api-2", "worker"} {
+		cp := &auditlog.Checkpoints{Signer: signer, Origin: name, Every: 100, Publish: func(b []byte) { published = append([]byte(nil), b...) }}
+		s, err := auditlog.Open(filepath.Join(dir, name+".log"), auditlog.Options{Instance: name, Checkpoints: cp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			s.Record(context.Background(), jwtaudit.Event{Op: jwtaudit.OpVerify, Outcome: jwtaudit.OutcomeSuccess, Subject: name})
+		}
+		h := s.Head()
+		s.Close()
+		heads[name] = fmt.Sprintf("%d:%s", h.Seq, h.Hash)
+		if name == "worker" { // its head as the checkpoint it published at Close
+			heads[name] = filepath.Join(t.TempDir(), "worker.checkpoint")
+			os.WriteFile(heads[name], published, 0o600)
+		}
+	}
+	fleet := filepath.Join(t.TempDir(), "fleet")
+	os.WriteFile(fleet, []byte("# the fleet\napi-1 "+heads["api-1"]+"\napi-2 "+heads["api-2"]+"\nworker\n"), 0o600)
+	paths := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, filepath.Join(dir, n+".log"))
+		}
+		return out
+	}
+	expect := []string{"--checkpoint-key", vkey, "--fleet", fleet, "--head", "worker=" + heads["worker"]}
+	if code, out, errOut := cli(append(append([]string{"verify"}, expect...), paths("api-1", "api-2", "worker")...)...); code != exitOK || strings.Count(out, "is in the log unchanged") != 3 {
+		t.Fatalf("the whole fleet: %d\n%s%s", code, out, errOut)
+	}
+
+	// api-2 missing, api-1 cut from 5 records to 2.
+	data, _ := os.ReadFile(paths("api-1")[0])
+	ls := strings.SplitAfter(string(data), "\n")
+	os.WriteFile(paths("api-1")[0], []byte(ls[0]+ls[1]), 0o600)
+	if code, out, _ := cli(append([]string{"verify"}, paths("api-1", "worker")...)...); code != exitOK {
+		t.Errorf("without expectations: %d\n%s", code, out)
+	}
+	code, out, _ := cli(append(append([]string{"verify"}, expect...), paths("api-1", "worker")...)...)
+	if code != exitProblem || !strings.Contains(out, "instance api-1: FAILED") || !strings.Contains(out, "instance api-2: FAILED") || !strings.Contains(out, "instance worker: ok") {
+		t.Errorf("api-2 missing, api-1 rolled back: %d\n%s", code, out)
+	}
+	code, out, _ = cli(append([]string{"verify", "--instance", "api-1", "--instance", "api-2", "--instance", "worker"}, paths("api-1", "worker")...)...)
+	if code != exitProblem || !strings.Contains(out, "instance api-2: FAILED no log of this instance") {
+		t.Errorf("api-2 missing, by --instance: %d\n%s", code, out)
+	}
+	if code, _, errOut := cli("verify", "--head", "api-1=1:00", paths("api-1")[0]); code != exitUsage || !strings.Contains(errOut, "instance api-1") {
+		t.Errorf("a bad per-instance head: %d %s", code, errOut)
+	}
+}
+
+// TestVerifyOpenTail: a log still being written has records after its last
+// checkpoint: verify with checkpoint keys fails it as cut short, and
+// --open-tail accepts it, saying which records the chain alone vouches for.
+func TestVerifyOpenTail(t *testing.T) {
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "example.com/token-log")
+	signer, _ := note.NewSigner(skey)
+	path := filepath.Join(t.TempDir(), "token.log")
+	s, err := auditlog.Open(path, auditlog.Options{Checkpoints: &auditlog.Checkpoints{Signer: signer, Origin: "o", Every: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 5 {
+		s.Record(context.Background(), jwtaudit.Event{Op: jwtaudit.OpVerify, Outcome: jwtaudit.OutcomeSuccess})
+	}
+	if code, out, _ := cli("verify", "--checkpoint-key", vkey, path); code != exitProblem || !strings.Contains(out, "--open-tail") {
+		t.Errorf("a live log as closed: %d %s", code, out)
+	}
+	if code, out, _ := cli("verify", "--checkpoint-key", vkey, "--open-tail", path); code != exitOK || !strings.Contains(out, "not covered: the 2 record(s) after the last checkpoint, 5 to 6") {
+		t.Errorf("a live log, --open-tail: %d %s", code, out)
+	}
+}

@@ -31,7 +31,7 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 }).Parse(reportTemplate))
 
 func runReport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("report", "report [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] [-o FILE] [--top N] LOG...", stderr)
+	fs := newFlags("report", "report [the flags of verify] [-o FILE] [--top N] LOG...", stderr)
 	verifyOptions := chainFlags(fs)
 	out := fs.String("o", "report.html", "the page to write")
 	top := topFlag(fs)

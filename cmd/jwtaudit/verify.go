@@ -16,7 +16,7 @@ import (
 )
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("verify", "verify [--key-file FILE] [--head SEQ:HASH|FILE] [--checkpoint-key KEY] LOG...", stderr)
+	fs := newFlags("verify", verifySynopsis, stderr)
 	verifyOptions := chainFlags(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -36,55 +36,140 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "jwtaudit verify:", err)
 		return exitUsage
 	}
-	if len(reports) == 1 {
+	if len(reports) == 1 && len(opts.Instances) == 0 && len(opts.Heads) == 0 {
 		return printVerdict(stdout, stderr, reports[0].Report, reports[0].Err, opts, "")
 	}
 	// A fleet: each instance's chain on its own, a verdict each.
 	code := exitOK
 	for _, r := range reports {
 		prefix := "instance " + shown(r.Instance) + ": "
-		if c := printVerdict(stdout, stderr, r.Report, r.Err, opts, prefix); c > code {
+		one := opts
+		if h, ok := opts.Heads[r.Instance]; ok {
+			one.Head = &h
+		}
+		if c := printVerdict(stdout, stderr, r.Report, r.Err, one, prefix); c > code {
 			code = c
 		}
 	}
 	return code
 }
 
-// chainFlags defines the flags that say how to verify a chain (--key-file,
-// --head, --checkpoint-key) and returns what reads them, once parsed, into
+// verifySynopsis is the verify command's usage line.
+const verifySynopsis = "verify [--key-file FILE] [--head [INSTANCE=]SEQ:HASH|FILE]... [--checkpoint-key KEY]... [--open-tail] [--instance ID]... [--fleet FILE] LOG..."
+
+// chainFlags defines the flags that say how to verify a chain and what a
+// fleet should be (--key-file, --head, --checkpoint-key, --open-tail,
+// --instance, --fleet) and returns what reads them, once parsed, into
 // VerifyOptions.
 func chainFlags(fs *flag.FlagSet) func() (auditlog.VerifyOptions, error) {
 	keyFile := fs.String("key-file", "", "file holding the chain key the log was written with (default $JWTAUDIT_CHAIN_KEY)")
-	headArg := fs.String("head", "", "a saved head, as SEQ:HASH, or a file holding {\"seq\":…,\"hash\":…} or a published checkpoint")
-	var checkpointKeys []string
+	var heads, checkpointKeys, instances []string
+	fs.Func("head", "a saved head, as SEQ:HASH, or a file holding {\"seq\":…,\"hash\":…} or a published checkpoint; for an instance of a fleet, INSTANCE=HEAD (repeat for each)", func(v string) error {
+		heads = append(heads, v)
+		return nil
+	})
 	fs.Func("checkpoint-key", "a checkpoint signer's verifier key (name+hash+key); repeat for several", func(k string) error {
 		checkpointKeys = append(checkpointKeys, k)
 		return nil
 	})
+	openTail := fs.Bool("open-tail", false, "the log is still being written: records after its last checkpoint are accepted, within its cadence")
+	fs.Func("instance", "an instance the fleet has: its log must be among the files (repeat for each)", func(id string) error {
+		instances = append(instances, id)
+		return nil
+	})
+	fleetFile := fs.String("fleet", "", "a file naming the fleet's instances, one a line: INSTANCE, or INSTANCE HEAD")
 	return func() (auditlog.VerifyOptions, error) {
 		key, err := secret(*keyFile, "JWTAUDIT_CHAIN_KEY")
 		if err != nil {
 			return auditlog.VerifyOptions{}, fmt.Errorf("chain key: %w", err)
 		}
-		opts := auditlog.VerifyOptions{ChainKey: key, CheckpointKeys: checkpointKeys}
-		if *headArg != "" {
-			head, err := parseHead(*headArg)
-			if err != nil {
+		opts := auditlog.VerifyOptions{ChainKey: key, CheckpointKeys: checkpointKeys, OpenTail: *openTail, Instances: instances}
+		if *fleetFile != "" {
+			if err := readFleet(*fleetFile, &opts); err != nil {
+				return opts, fmt.Errorf("--fleet: %w", err)
+			}
+		}
+		for _, h := range heads {
+			if err := addHead(&opts, h); err != nil {
 				return opts, fmt.Errorf("--head: %w", err)
 			}
-			opts.Head = &head
 		}
 		return opts, nil
 	}
+}
+
+// addHead reads one --head value: INSTANCE=HEAD for an instance of a
+// fleet, or a head of the one log verified.
+func addHead(opts *auditlog.VerifyOptions, v string) error {
+	if id, h, ok := strings.Cut(v, "="); ok && instanceID(id) {
+		head, err := parseHead(h)
+		if err != nil {
+			return fmt.Errorf("instance %s: %w", shown(id), err)
+		}
+		if opts.Heads == nil {
+			opts.Heads = map[string]auditlog.Head{}
+		}
+		if _, dup := opts.Heads[id]; dup {
+			return fmt.Errorf("two heads for instance %s", shown(id))
+		}
+		opts.Heads[id] = head
+		return nil
+	}
+	if opts.Head != nil {
+		return errors.New("two heads for one log: for a fleet, name each head's instance (INSTANCE=HEAD)")
+	}
+	head, err := parseHead(v)
+	if err != nil {
+		return err
+	}
+	opts.Head = &head
+	return nil
+}
+
+// instanceID reports whether id can be an instance id: letters, digits
+// and .-_: only (as auditlog.Options.Instance), which no path with a
+// directory in it is.
+func instanceID(id string) bool {
+	return id != "" && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") == ""
+}
+
+// readFleet reads a fleet file: one instance a line, alone or followed by
+// its head (as --head takes it); empty lines and lines starting with # are
+// skipped.
+func readFleet(path string, opts *auditlog.VerifyOptions) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for n, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		if len(fields) > 2 || !instanceID(fields[0]) {
+			return fmt.Errorf("%s:%d: want INSTANCE or INSTANCE HEAD", path, n+1)
+		}
+		opts.Instances = append(opts.Instances, fields[0])
+		if len(fields) == 2 {
+			if err := addHead(opts, fields[0]+"="+fields[1]); err != nil {
+				return fmt.Errorf("%s:%d: %w", path, n+1, err)
+			}
+		}
+	}
+	return nil
 }
 
 // printVerdict prints one chain's verdict, each line after prefix, and
 // returns the exit code it calls for.
 func printVerdict(stdout, stderr io.Writer, rep auditlog.Report, err error, opts auditlog.VerifyOptions, prefix string) int {
 	var ce *auditlog.ChainError
+	var fe *auditlog.FleetError
 	switch {
 	case errors.As(err, &ce):
 		fmt.Fprintf(stdout, "%sFAILED %s\n", prefix, shown(ce.Error()))
+		return exitProblem
+	case errors.As(err, &fe):
+		fmt.Fprintf(stdout, "%sFAILED %s\n", prefix, shown(fe.Problem))
 		return exitProblem
 	case err != nil:
 		fmt.Fprintf(stderr, "jwtaudit verify: %s%v\n", prefix, err)
@@ -97,6 +182,10 @@ func printVerdict(stdout, stderr io.Writer, rep auditlog.Report, err error, opts
 		fmt.Fprintf(stdout, "%scheckpoints: %d, signed by the keys given; the last signs records to %d\n", prefix, rep.Checkpoints, rep.LastCheckpoint)
 	case rep.Checkpoints > 0:
 		fmt.Fprintf(stdout, "%scheckpoints: %d, matching the chain (signatures unchecked: give --checkpoint-key); the last signs records to %d\n", prefix, rep.Checkpoints, rep.LastCheckpoint)
+	}
+	if rep.Checkpoints > 0 && rep.Uncovered > 0 {
+		fmt.Fprintf(stdout, "%snot covered: the %d record(s) after the last checkpoint, %d to %d, are vouched for by the chain alone\n",
+			prefix, rep.Uncovered, rep.Head.Seq-rep.Uncovered+1, rep.Head.Seq)
 	}
 	if opts.Head == nil {
 		fmt.Fprintf(stdout, "%shead: %d:%s\n%s(keep the head elsewhere; --head %d:%s then also detects records cut from the end)\n",
