@@ -12,8 +12,9 @@ import (
 // This file is the claims codec: the JWT rules (RFC 7519) on top of the
 // JSON reader and writer.
 
-// registeredClaims are the claim names that Claims types.
-var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
+// registeredClaims are the claim names that Claims types: RFC 7519's, and
+// "sgen", this package's own (Claims.SubjectGeneration).
+var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sgen"}
 
 func isRegisteredClaim(name string) bool { return slices.Contains(registeredClaims[:], name) }
 
@@ -124,6 +125,10 @@ func decodeClaimsInto(c *Claims, one *[1]string, data []byte, w *claimWatch, m *
 			if err = once(&seen[6], name); err == nil {
 				c.ID, err = r.string()
 			}
+		case "sgen":
+			if err = once(&seen[7], name); err == nil {
+				c.SubjectGeneration, err = r.generation()
+			}
 		default:
 			if reg, ok := registeredUpToCase(name); ok {
 				return fmt.Errorf("claim %q differs from %q only in case", clip(string(name)), reg)
@@ -175,6 +180,20 @@ func unverifiedIssuer(payload []byte) ([]byte, bool) {
 			return nil, false
 		}
 	}
+}
+
+// generation reads "sgen": a JSON integer, 1 or more, that fits in 64
+// bits.
+func (r *jsonReader) generation() (int64, error) {
+	lit, err := r.number()
+	if err != nil {
+		return 0, errors.New("not a JSON number")
+	}
+	v, err := strconv.ParseInt(string(lit), 10, 64)
+	if err != nil || v < 1 {
+		return 0, errors.New("not a positive integer of 64 bits")
+	}
+	return v, nil
 }
 
 // maxNumericDate is the last second of the year 9999; later dates are

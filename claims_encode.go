@@ -63,6 +63,10 @@ func appendClaims(buf []byte, c *Claims) ([]byte, error) {
 		member("jti")
 		buf = appendJSONString(buf, c.ID)
 	}
+	if c.SubjectGeneration != 0 {
+		member("sgen")
+		buf = strconv.AppendInt(buf, c.SubjectGeneration, 10)
+	}
 	if len(c.Private) > 0 {
 		names := make([]string, 0, len(c.Private))
 		for name := range c.Private {

@@ -53,13 +53,19 @@
 //
 // [WithRevocation] makes a verifier check a [RevocationStore] after the
 // signature and claims: one token revoked by its issuer and "jti", or
-// every token of a subject issued before a time. A [Revoker] revokes, and
-// records each revocation (op revoke). [MemoryRevocations] keeps them in
-// this process, bounded, each forgotten once the tokens it covers have
-// expired; the redisrevoke sub-package shares them among the instances of
-// a service through Redis, each instance checking its own copy in memory.
-// [WithReplayGuard] makes tokens one-time: only the first verification of
-// a "jti" succeeds, later ones get [ErrReplayed].
+// every token of a subject issued before a cut-off ("log out
+// everywhere"). A [Revoker] revokes, and records each revocation (op
+// revoke). [MemoryRevocations] keeps them in this process, bounded in all
+// and per subject, each forgotten once the tokens it covers have expired;
+// the redisrevoke sub-package shares them among the instances of a service
+// through Redis, each instance checking its own copy in memory, and says
+// when that copy cannot be trusted (op store_state, [StoreEvents]). An
+// Issuer that shares the store ([WithSubjectGenerations]) stamps each
+// token with its subject's generation, so that "log out everywhere"
+// revokes every token issued before it and none issued after it returns,
+// whatever the clocks say (see [Revocation]). [WithReplayGuard] makes
+// tokens one-time: only the first verification of a "jti" succeeds, later
+// ones get [ErrReplayed].
 //
 // The httpauth sub-package is net/http middleware: bearer tokens taken as
 // RFC 6750 says, its answers, scopes, and one audit event per request.

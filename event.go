@@ -62,6 +62,7 @@ const (
 	OpKeyRotate                  // a KeySet changed: a key published, rotated in, or removed
 	OpJWKSFetch                  // a RemoteKeySet fetched its JWKS, or failed to
 	OpRevoke                     // a Revoker revoked a token, or a subject's tokens
+	OpStoreState                 // a revocation store shared among instances changed state (StoreEvents)
 )
 
 var opNames = [...]string{
@@ -71,10 +72,11 @@ var opNames = [...]string{
 	OpKeyRotate:    "key_rotate",
 	OpJWKSFetch:    "jwks_fetch",
 	OpRevoke:       "revoke",
+	OpStoreState:   "store_state",
 }
 
 // String returns "issue", "verify", "audit_dropped", "key_rotate",
-// "jwks_fetch" or "revoke".
+// "jwks_fetch", "revoke" or "store_state".
 func (o Op) String() string { return enumName(opNames[:], int(o)) }
 
 // MarshalText encodes o as String does.
@@ -296,6 +298,11 @@ func (e Event) Message() string {
 			return "revoked"
 		}
 		return "revocation failed"
+	case OpStoreState:
+		if ok {
+			return "revocation store current"
+		}
+		return "revocation store not current"
 	}
 	return "audit event"
 }

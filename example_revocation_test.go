@@ -10,7 +10,9 @@ import (
 
 // Log out one session, then every session of a user: the verifier checks
 // a revocation store after the signature and claims, and each revocation
-// is an audit event.
+// is an audit event. The issuer shares the store
+// (WithSubjectGenerations), so that a login after "log out everywhere",
+// in the same second, gets a token that works.
 func ExampleRevoker() {
 	ctx := context.Background()
 	key, err := jwtaudit.NewKey("2026-11", jwtaudit.HS256, exampleSecret)
@@ -18,14 +20,17 @@ func ExampleRevoker() {
 		log.Fatal(err)
 	}
 	trail := jwtaudit.SinkFunc(func(_ context.Context, e jwtaudit.Event) error {
-		if e.Op == jwtaudit.OpRevoke {
-			fmt.Println("audit:", e.Message(), e.Subject+e.ID)
+		switch {
+		case e.Op == jwtaudit.OpRevoke && e.ID != "":
+			fmt.Println("audit:", e.Message(), "session", e.ID, "of", e.Subject)
+		case e.Op == jwtaudit.OpRevoke:
+			fmt.Println("audit:", e.Message(), "every session of", e.Subject)
 		}
 		return nil
 	})
 	revocations := jwtaudit.NewMemoryRevocations(jwtaudit.MemoryStoreOptions{Clock: exampleClock})
 	shared := jwtaudit.Options(jwtaudit.WithKeys(key), jwtaudit.WithClock(exampleClock), jwtaudit.WithAudit(trail))
-	issuer, _ := jwtaudit.NewIssuer(shared)
+	issuer, _ := jwtaudit.NewIssuer(shared, jwtaudit.WithSubjectGenerations(revocations))
 	verifier, _ := jwtaudit.NewVerifier(shared, jwtaudit.WithRevocation(revocations, jwtaudit.RevocationPolicy{}))
 	revoker, _ := jwtaudit.NewRevoker(revocations, jwtaudit.RevokerOptions{}, jwtaudit.WithAudit(trail), jwtaudit.WithClock(exampleClock))
 
@@ -39,13 +44,18 @@ func ExampleRevoker() {
 	_, err = verifier.Verify(ctx, laptop)
 	fmt.Println("laptop:", jwtaudit.ReasonOf(err))
 
-	_ = revoker.RevokeSubject(ctx, "", "42", exampleNow.Add(1)) // log out everywhere
+	_ = revoker.RevokeSubject(ctx, "", "42", exampleNow) // log out everywhere
 	_, err = verifier.Verify(ctx, laptop)
 	fmt.Println("laptop:", jwtaudit.ReasonOf(err))
+
+	tablet, _ := issuer.Issue(ctx, jwtaudit.Claims{Subject: "42", ID: "tablet-session"}) // a login after
+	_, err = verifier.Verify(ctx, tablet)
+	fmt.Println("tablet:", jwtaudit.ReasonOf(err))
 	// Output:
-	// audit: revoked phone-session
+	// audit: revoked session phone-session of 42
 	// phone: revoked
 	// laptop: none
-	// audit: revoked 42
+	// audit: revoked every session of 42
 	// laptop: revoked
+	// tablet: none
 }

@@ -86,11 +86,12 @@ func (is *Issuer) signing() *signingHead {
 //
 // It stamps what the caller leaves unset: "iat" from the clock, "exp" as
 // "iat" plus the TTL, a random 128-bit "jti", "iss" from [WithIssuer] and
-// "aud" from [WithAudience]. A subject is required. Claims that contradict
-// each other ("exp" not after "iat", "nbf" after "exp"), an "iss" other than
-// the configured one, private claims named like registered ones or like
-// each other (see [Claims]) and private claims that cannot be encoded are
-// refused with [ErrInvalidClaims]. A signer failure is [ErrSigning]. A
+// "aud" from [WithAudience], and, with [WithSubjectGenerations], "sgen". A
+// subject is required. Claims that contradict each other ("exp" not after
+// "iat", "nbf" after "exp"), an "iss" other than the configured one, a
+// SubjectGeneration set by the caller, private claims named like
+// registered ones or like each other (see [Claims]) and private claims
+// that cannot be encoded are refused with [ErrInvalidClaims]. A signer failure is [ErrSigning]. A
 // panic in a caller's code (a crypto.Signer, a claim's MarshalJSON) is
 // recovered and ends the call with [ErrInternal]. If the event cannot be
 // recorded, Issue returns [ErrAudit] and no token.
@@ -101,16 +102,19 @@ func (is *Issuer) Issue(ctx context.Context, claims Claims) (token string, err e
 			token, err = "", ferr
 		}
 	}()
-	return is.issue(ev.Time, claims, &ev)
+	return is.issue(ctx, ev.Time, claims, &ev)
 }
 
-func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
+func (is *Issuer) issue(ctx context.Context, now time.Time, c Claims, ev *Event) (string, error) {
 	sh := is.signing()
 	ev.Algorithm, ev.KeyID, ev.Verified = sh.key.alg, sh.key.id, true
 	err := is.complete(now, &c)
 	ev.setClaims(&c)
 	if err != nil {
 		return "", err
+	}
+	if is.cfg.generations != nil {
+		is.stampGeneration(ctx, &c, ev)
 	}
 	for _, name := range is.cfg.auditClaims {
 		if v, ok := c.Private[name]; ok {
@@ -149,6 +153,19 @@ func (is *Issuer) issue(now time.Time, c Claims, ev *Event) (string, error) {
 	return string(out), nil
 }
 
+// stampGeneration gives a token its subject's generation, when the
+// subject has one. A source that cannot answer leaves the token without:
+// it is then judged by its "iat", and can only be refused for it, never
+// let through.
+func (is *Issuer) stampGeneration(ctx context.Context, c *Claims, ev *Event) {
+	gen, err := is.cfg.generations.SubjectGeneration(ctx, c.Issuer, c.Subject)
+	if err != nil {
+		ev.Attrs = append(ev.Attrs, slog.String("sgen", "unknown: the revocation store could not answer"))
+		return
+	}
+	c.SubjectGeneration = max(gen, 0)
+}
+
 // complete fills in the claims the issuer stamps and refuses contradictions.
 func (is *Issuer) complete(now time.Time, c *Claims) error {
 	if is.cfg.issuer != "" {
@@ -179,6 +196,8 @@ func (is *Issuer) complete(now time.Time, c *Claims) error {
 	switch {
 	case c.Subject == "":
 		return fail(ReasonInvalidClaims, "empty subject")
+	case c.SubjectGeneration != 0:
+		return fail(ReasonInvalidClaims, "sgen is the issuer's to stamp (WithSubjectGenerations), never its caller's")
 	case c.ExpiresAt.Unix() <= c.IssuedAt.Unix():
 		return fail(ReasonInvalidClaims, "exp %s is not after iat %s", rfc3339(c.ExpiresAt), rfc3339(c.IssuedAt))
 	case !c.NotBefore.IsZero() && c.NotBefore.Unix() >= c.ExpiresAt.Unix():

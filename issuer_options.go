@@ -11,6 +11,7 @@ type issuerConfig struct {
 	sharedConfig
 	ttl          time.Duration
 	signingKeyID string
+	generations  SubjectGenerations
 }
 
 // defaultTTL is how long an issued token is valid unless WithTTL says
@@ -51,6 +52,24 @@ func WithSigningKey(kid string) IssuerOption {
 			return errors.New("jwtaudit: WithSigningKey: empty key id")
 		}
 		c.signingKeyID = kid
+		return nil
+	})
+}
+
+// WithSubjectGenerations makes the issuer stamp each token with its
+// subject's generation ([Claims.SubjectGeneration], "sgen"), as src gives
+// it: the revocation store the verifiers check (a [MemoryRevocations], or
+// the redisrevoke sub-package's store). Then "log out everywhere" revokes
+// every token issued before it and none issued after it returns, whatever
+// the clocks of the issuing machines say (see [Revocation]). When src
+// cannot answer, the token is issued without a generation, to be judged by
+// its "iat", and its event says so ("sgen": "unknown").
+func WithSubjectGenerations(src SubjectGenerations) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
+		if src == nil {
+			return errors.New("jwtaudit: WithSubjectGenerations: nil source")
+		}
+		c.generations = src
 		return nil
 	})
 }

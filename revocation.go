@@ -9,16 +9,50 @@ import (
 )
 
 // Revocation denies tokens before they expire: one token, named by its
-// issuer and "jti", or every token of a subject issued before a time ("log
-// out everywhere"). Revocations are never keyed by a hash of the token,
-// which has more than one valid spelling. Until is when the revocation can
-// be forgotten: every token it covers has expired by then.
+// issuer and "jti", or every token of a subject issued before a cut-off
+// ("log out everywhere"). Revocations are never keyed by a hash of the
+// token, which has more than one valid spelling. Until is when the
+// revocation can be forgotten: every token it covers has expired by then.
+//
+// # Log out everywhere
+//
+// A subject's revocation revokes its tokens issued before IssuedBefore,
+// its cut-off, and the cut-off is also the subject's new generation. An
+// Issuer that shares the store ([WithSubjectGenerations]) stamps each token
+// of a subject that has a revocation in force with that generation
+// ([Claims.SubjectGeneration], "sgen"), and a stamped token is judged by its
+// generation alone: revoked when the subject's cut-off is a later one. So a
+// token issued after "log out everywhere" returns is never refused, and
+// one issued before it always is, whatever the clocks of the machines say.
+// A token without a generation (from an issuer that does not share the
+// store) is judged by its "iat", which has whole seconds and the issuer's
+// clock: [Revoker.RevokeSubject] puts the cut-off a leeway after the time
+// it is given, so that the tokens of an issuer whose clock runs ahead
+// within the leeway are revoked too; such an issuer's tokens issued within
+// the leeway after the revocation are refused as well.
+//
+// A token's revocation may name the token's subject: a store then bounds
+// how many token revocations one subject holds
+// (MemoryStoreOptions.MaxPerSubject), and past the bound revokes the
+// subject instead, with IssuedBefore as its cut-off.
 type Revocation struct {
 	Issuer       string    // "iss" of the tokens covered ("" for tokens without one)
 	ID           string    // "jti" of the one token; "" for a subject's revocation
-	Subject      string    // "sub" of a subject's revocation; "" for one token
-	IssuedBefore time.Time // a subject's tokens issued before this are revoked
+	Subject      string    // "sub" of a subject's revocation, or of the one token's when known
+	IssuedBefore time.Time // a subject's cut-off; for one token, the cut-off if its subject's revocation replaces it
 	Until        time.Time
+}
+
+// SubjectGenerations gives an Issuer ([WithSubjectGenerations]) the
+// generation of a subject's tokens: the cut-off of the subject's revocation
+// in force, in Unix microseconds, or 0 when there is none. A store shared
+// by several instances answers from the store all instances write to, so
+// that a token issued after a revocation returns, on any instance, carries
+// its generation. [MemoryRevocations] is one; so is the redisrevoke
+// sub-package's store. It is called once per Issue, on the caller's
+// goroutine.
+type SubjectGenerations interface {
+	SubjectGeneration(ctx context.Context, issuer, subject string) (int64, error)
 }
 
 // RevocationStore keeps revocations for verifiers ([WithRevocation]) and
@@ -70,8 +104,10 @@ type Revoker struct {
 // RevokerOptions configures a Revoker. Zero values take the defaults
 // named.
 type RevokerOptions struct {
-	// Leeway is the verifiers' leeway (WithLeeway): a revoked token is kept
-	// on the deny list until its "exp" plus this (default one minute).
+	// Leeway is the verifiers' leeway (WithLeeway), and how far ahead an
+	// issuer's clock may run: a revoked token is kept on the deny list
+	// until its "exp" plus this, and a subject's cut-off is this after the
+	// time RevokeSubject is given (default one minute).
 	Leeway time.Duration
 
 	// MaxTokenLifetime is the longest a token of the issuer can live (its
@@ -115,20 +151,26 @@ func NewRevoker(store RevocationStore, opts RevokerOptions, auditOpts ...Revoker
 }
 
 // RevokeToken revokes one verified token (as Verify returned it), by its
-// issuer and "jti", until its "exp" plus the leeway. A token without
-// "jti" or "exp" cannot be revoked on its own: revoke its subject.
+// issuer and "jti", until its "exp" plus the leeway. A token without "jti"
+// or "exp" cannot be revoked on its own: revoke its subject. The
+// revocation names the token's subject, which bounds how many token
+// revocations one subject holds (see [Revocation]).
 func (r *Revoker) RevokeToken(ctx context.Context, tok *Token) error {
 	if tok == nil {
 		return errors.New("jwtaudit: RevokeToken: nil token")
 	}
-	return r.RevokeID(ctx, tok.Claims.Issuer, tok.Claims.ID, tok.Claims.ExpiresAt)
+	return r.revokeToken(ctx, tok.Claims.Issuer, tok.Claims.ID, tok.Claims.Subject, tok.Claims.ExpiresAt)
 }
 
 // RevokeID revokes the token of an issuer with the given "jti" and "exp",
 // as the audit trail names them, without the token at hand.
 func (r *Revoker) RevokeID(ctx context.Context, issuer, id string, expires time.Time) error {
+	return r.revokeToken(ctx, issuer, id, "", expires)
+}
+
+func (r *Revoker) revokeToken(ctx context.Context, issuer, id, subject string, expires time.Time) error {
 	ev := r.rec.begin(OpRevoke)
-	ev.Issuer, ev.ID, ev.ExpiresAt, ev.Verified = issuer, id, expires, true
+	ev.Issuer, ev.ID, ev.Subject, ev.ExpiresAt, ev.Verified = issuer, id, subject, expires, true
 	ev.Attrs = []slog.Attr{slog.String("revoke", "token")}
 	var err error
 	switch {
@@ -137,27 +179,32 @@ func (r *Revoker) RevokeID(ctx context.Context, issuer, id string, expires time.
 	case expires.IsZero():
 		err = fail(ReasonMissingClaim, "no exp: revoke the token's subject instead")
 	default:
-		err = r.store.Revoke(ctx, Revocation{Issuer: issuer, ID: id, Until: expires.Add(r.opts.Leeway)})
+		err = r.store.Revoke(ctx, Revocation{Issuer: issuer, ID: id, Subject: subject,
+			IssuedBefore: ev.Time.Add(r.opts.Leeway), Until: expires.Add(r.opts.Leeway)})
 	}
 	return r.finish(ctx, &ev, err)
 }
 
 // RevokeSubject revokes every token of a subject of an issuer issued before
-// issuedBefore (usually now: "log out everywhere"). It is kept until a
-// token issued just before then has expired (MaxTokenLifetime, plus the
-// leeway). A token without "iat" cannot show it was issued after, and is
-// refused too.
+// issuedBefore (usually now: "log out everywhere"), as [Revocation] says:
+// the cut-off is issuedBefore plus the leeway, for the tokens of an issuer
+// whose clock runs ahead, and the subject's new generation, for the
+// tokens of an issuer that shares the store. It is kept until a token
+// issued just before the cut-off has expired (MaxTokenLifetime after it).
+// A token without "iat" or a generation cannot show it was issued after,
+// and is refused too.
 func (r *Revoker) RevokeSubject(ctx context.Context, issuer, subject string, issuedBefore time.Time) error {
 	ev := r.rec.begin(OpRevoke)
 	ev.Issuer, ev.Subject, ev.Verified = issuer, subject, true
-	ev.Attrs = []slog.Attr{slog.String("revoke", "subject"), slog.Time("issued_before", issuedBefore)}
+	cutoff := issuedBefore.Add(r.opts.Leeway)
+	ev.Attrs = []slog.Attr{slog.String("revoke", "subject"), slog.Time("issued_before", issuedBefore), slog.Time("cutoff", cutoff)}
 	var err error
 	if subject == "" {
 		err = fail(ReasonMissingClaim, "no subject to revoke")
 	} else {
 		err = r.store.Revoke(ctx, Revocation{
-			Issuer: issuer, Subject: subject, IssuedBefore: issuedBefore,
-			Until: issuedBefore.Add(r.opts.MaxTokenLifetime + r.opts.Leeway),
+			Issuer: issuer, Subject: subject, IssuedBefore: cutoff,
+			Until: cutoff.Add(r.opts.MaxTokenLifetime),
 		})
 	}
 	return r.finish(ctx, &ev, err)

@@ -3,6 +3,7 @@ package jwtaudit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -18,7 +19,7 @@ func TestRevocation(t *testing.T) {
 	rec := &captureSink{}
 	store := NewMemoryRevocations(MemoryStoreOptions{Clock: clock.Now})
 	shared := Options(WithKeys(key), WithIssuer("https://auth.example"), WithAudit(rec), WithClock(clock.Now))
-	is, _ := NewIssuer(shared)
+	is, _ := NewIssuer(shared, WithSubjectGenerations(store))
 	v, err := NewVerifier(shared, WithRevocation(store, RevocationPolicy{}))
 	if err != nil {
 		t.Fatal(err)
@@ -87,10 +88,150 @@ func TestRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.mu.Lock()
-	store.sweep(clock.Now())
+	store.sweep(clock.Now().UnixMilli())
 	store.mu.Unlock()
 	if n := store.Len(); n != 1 {
 		t.Errorf("%d entries after expiry, want 1", n)
+	}
+}
+
+// TestLogOutEverywhere holds "log out everywhere" to both its promises, in
+// the second it is made and with clocks that disagree: every token issued
+// before it is revoked, including one from an issuer whose clock runs 30
+// seconds ahead (within the leeway), and no token issued after it returns
+// is refused, including one issued in the same second (iat has whole
+// seconds), by an issuer whose clock runs behind, and after a second
+// revocation in the same microsecond.
+func TestLogOutEverywhere(t *testing.T) {
+	ctx := context.Background()
+	now := testNow.Add(500 * time.Millisecond)
+	clock := newMovableClock(now)
+	key := mustKey(t, "k1", HS256, testSecret)
+	store := NewMemoryRevocations(MemoryStoreOptions{Clock: clock.Now})
+	// The verifiers' leeway, which the Revoker's is.
+	v, _ := NewVerifier(WithKeys(key), WithClock(clock.Now), WithLeeway(time.Minute), WithRevocation(store, RevocationPolicy{}))
+	revoker, _ := NewRevoker(store, RevokerOptions{Leeway: time.Minute}, WithClock(clock.Now))
+	issuer := func(skew time.Duration, shares bool) *Issuer {
+		opts := []IssuerOption{WithKeys(key), WithClock(func() time.Time { return clock.Now().Add(skew) })}
+		if shares {
+			opts = append(opts, WithSubjectGenerations(store))
+		}
+		is, err := NewIssuer(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return is
+	}
+	sharing, ahead, behind := issuer(0, true), issuer(30*time.Second, true), issuer(-20*time.Second, true)
+	aheadAlone, alone := issuer(30*time.Second, false), issuer(0, false)
+	issue := func(is *Issuer) string {
+		raw, err := is.Issue(ctx, Claims{Subject: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		trackToken(raw)
+		return raw
+	}
+	check := func(when string, tokens map[string]string, want Reason) {
+		t.Helper()
+		for name, raw := range tokens {
+			if _, err := v.Verify(ctx, raw); ReasonOf(err) != want {
+				t.Errorf("%s, the token %s: %v, want %s", when, name, err, want)
+			}
+		}
+	}
+	before := map[string]string{
+		"of a sharing issuer": issue(sharing), "of an issuer ahead": issue(ahead),
+		"of an issuer 30s ahead, alone": issue(aheadAlone), "of an issuer alone": issue(alone),
+	}
+	if err := revoker.RevokeSubject(ctx, "", "alice", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	check("issued before log out everywhere", before, ReasonRevoked)
+	after := map[string]string{"in the same second": issue(sharing), "ahead": issue(ahead), "20s behind": issue(behind)}
+	check("issued after it returned", after, ReasonNone)
+
+	// A second revocation in the same microsecond is a new generation:
+	// it revokes what was issued after the first.
+	if err := revoker.RevokeSubject(ctx, "", "alice", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	check("issued between two revocations", after, ReasonRevoked)
+	check("issued after the second", map[string]string{"same microsecond": issue(sharing)}, ReasonNone)
+
+	// An issuer that does not share the store stamps no generation: its
+	// tokens are judged by "iat", and refused for the leeway after the
+	// revocation, never later.
+	check("of an issuer alone, within the leeway", map[string]string{"alone": issue(alone)}, ReasonRevoked)
+	clock.Add(61 * time.Second)
+	check("of an issuer alone, past the leeway", map[string]string{"alone": issue(alone)}, ReasonNone)
+}
+
+// TestOneSubjectCannotFillTheStore revokes one subject's tokens one by one,
+// far more often than the store allows a subject: the store keeps at most
+// MaxPerSubject of them, then revokes the subject (its tokens issued
+// before), so that everyone else's logout still has room, every revoked
+// token stays revoked, and a token issued after (with its generation)
+// passes. A token revoked again is revoked when the store is full.
+func TestOneSubjectCannotFillTheStore(t *testing.T) {
+	ctx := context.Background()
+	clock := newMovableClock(testNow)
+	key := mustKey(t, "k1", HS256, testSecret)
+	store := NewMemoryRevocations(MemoryStoreOptions{MaxEntries: 10, MaxPerSubject: 3, Clock: clock.Now})
+	is, _ := NewIssuer(WithKeys(key), WithClock(clock.Now), WithSubjectGenerations(store))
+	v, _ := NewVerifier(WithKeys(key), WithClock(clock.Now), WithRevocation(store, RevocationPolicy{}))
+	revoker, _ := NewRevoker(store, RevokerOptions{}, WithClock(clock.Now))
+	var revoked []string
+	for range 50 {
+		raw, _ := is.Issue(ctx, Claims{Subject: "mallory"})
+		trackToken(raw)
+		tok, err := v.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("a token issued after the last revocation: %v", err)
+		}
+		if err := revoker.RevokeToken(ctx, tok); err != nil {
+			t.Fatalf("logout %d: %v", len(revoked), err)
+		}
+		revoked = append(revoked, raw)
+		clock.Add(time.Millisecond)
+	}
+	if n := store.Len(); n > 4 {
+		t.Errorf("one subject holds %d entries; MaxPerSubject is 3 (and one for the subject)", n)
+	}
+	for i, raw := range revoked {
+		if _, err := v.Verify(ctx, raw); !errors.Is(err, ErrRevoked) {
+			t.Errorf("revoked token %d: %v", i, err)
+		}
+	}
+	for i := range 6 { // everyone else still has room
+		if err := store.Revoke(ctx, Revocation{ID: fmt.Sprint("other-", i), Subject: fmt.Sprint("user-", i), Until: clock.Now().Add(time.Hour)}); err != nil {
+			t.Errorf("another subject's logout: %v", err)
+		}
+	}
+	if err := store.Revoke(ctx, Revocation{ID: "one-too-many", Until: clock.Now().Add(time.Hour)}); !errors.Is(err, ErrStoreFull) {
+		t.Errorf("a revocation past MaxEntries: %v", err)
+	}
+	if err := store.Revoke(ctx, Revocation{ID: "other-0", Subject: "user-0", Until: clock.Now().Add(2 * time.Hour)}); err != nil {
+		t.Errorf("a token revoked again, the store full: %v", err)
+	}
+}
+
+// TestMergeKeepsCutoffs: a copy takes cut-offs as the deciding store made
+// them, keeping the later of two, and never makes a generation of its own.
+func TestMergeKeepsCutoffs(t *testing.T) {
+	ctx := context.Background()
+	copy := NewMemoryRevocations(MemoryStoreOptions{Clock: fixedClock(testNow)})
+	at := testNow.Add(time.Minute)
+	for _, cutoff := range []time.Time{at, at, at.Add(-time.Second)} {
+		if err := copy.Merge(ctx, Revocation{Subject: "alice", IssuedBefore: cutoff, Until: at.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gen, _ := copy.SubjectGeneration(ctx, "", "alice"); gen != at.UnixMicro() {
+		t.Errorf("generation %d, want %d", gen, at.UnixMicro())
+	}
+	if revoked, _ := copy.Revoked(ctx, &Claims{Subject: "alice", SubjectGeneration: at.UnixMicro()}); revoked {
+		t.Error("a token of the generation in force was revoked")
 	}
 }
 

@@ -20,6 +20,14 @@ type Claims struct {
 	IssuedAt  time.Time // "iat"
 	ID        string    // "jti"
 
+	// SubjectGeneration is "sgen", a claim of this package's own: the
+	// generation of the subject's tokens when the token was issued, that
+	// is the cut-off of the subject's last "log out everywhere" then in
+	// force, in Unix microseconds (see [Revocation]). An Issuer with
+	// [WithSubjectGenerations] stamps it when the subject has such a
+	// revocation; 0 means absent. Issue refuses a value set by its caller.
+	SubjectGeneration int64
+
 	// Private holds the private claims to issue. Each value is encoded with
 	// encoding/json. A name that is a registered claim, or that differs from
 	// a registered claim or from another private claim only in case ("SUB",

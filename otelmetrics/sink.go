@@ -12,10 +12,13 @@
 //	jwtaudit.key_changes     counter     KeySet changes: op, outcome, reason
 //	jwtaudit.jwks_fetches    counter     RemoteKeySet fetches: op, outcome, reason
 //	jwtaudit.revocations     counter     Revoker calls: op, outcome, reason
+//	jwtaudit.store_states    counter     state changes of a shared revocation store: state, cause
 //	jwtaudit.audit_dropped   counter     events an AsyncSink dropped
 //
 // reason is absent on a success; cached is true for a Verify answered from
-// the verified-token cache. Only these bounded enumerations become
+// the verified-token cache; state is current, stale or incomplete, and
+// cause (silent_link, link_lost, load_failed, full, or none) why a store
+// is not current: alert on any increase with state other than current. Only these bounded enumerations become
 // attributes: never a subject, a key id or anything else from a token,
 // which would make a series per user and put identifiers in the metrics.
 //
@@ -38,12 +41,13 @@ import (
 // Record never fails: a metric that cannot be taken must not refuse the
 // operation it describes.
 type Sink struct {
-	tokens, keyChanges, jwksFetches, revocations, dropped metric.Int64Counter
-	duration                                              metric.Float64Histogram
+	tokens, keyChanges, jwksFetches, revocations, storeStates, dropped metric.Int64Counter
+	duration                                                           metric.Float64Histogram
 
 	counted   [numOps][numOutcomes][numReasons]addOptions // op, outcome, reason
 	cacheHits [numOutcomes][numReasons]addOptions         // a Verify answered from the cache
 	timed     [numOps][numOutcomes][]metric.RecordOption
+	states    [numStates][numCauses]addOptions // a store's state change: state, cause
 }
 
 // addOptions holds one attribute set as the options Add takes, made once:
@@ -57,6 +61,8 @@ const (
 	numOps      = int(jwtaudit.OpRevoke) + 2
 	numOutcomes = int(jwtaudit.OutcomeError) + 2
 	numReasons  = 64
+	numStates   = int(jwtaudit.StoreIncomplete) + 2
+	numCauses   = int(jwtaudit.StoreFull) + 2
 )
 
 // durationBuckets are the histogram's bounds in seconds: from 10 µs (an
@@ -85,6 +91,7 @@ func NewSink(mp metric.MeterProvider) (*Sink, error) {
 	s.keyChanges = counter("jwtaudit.key_changes", "Key set changes: a key published, rotated in or removed.")
 	s.jwksFetches = counter("jwtaudit.jwks_fetches", "JWKS fetches of remote key sets.")
 	s.revocations = counter("jwtaudit.revocations", "Revocations of a token or of a subject's tokens.")
+	s.storeStates = counter("jwtaudit.store_states", "State changes of a revocation store shared among instances, by state and cause.")
 	s.dropped = counter("jwtaudit.audit_dropped", "Audit events an asynchronous sink dropped.")
 	var err error
 	s.duration, err = m.Float64Histogram("jwtaudit.duration",
@@ -110,6 +117,13 @@ func NewSink(mp metric.MeterProvider) (*Sink, error) {
 				s.counted[op][outcome][reason] = withReason(names, r, attribute.Bool("cached", false))
 				s.cacheHits[outcome][reason] = withReason(names, r, attribute.Bool("cached", true))
 			}
+		}
+	}
+	for state := range numStates {
+		for cause := range numCauses {
+			s.states[state][cause] = addOptions{metric.WithAttributeSet(attribute.NewSet(
+				attribute.String("state", jwtaudit.StoreState(state).String()),
+				attribute.String("cause", jwtaudit.StoreCause(cause).String())))}
 		}
 	}
 	return s, nil
@@ -143,6 +157,9 @@ func (s *Sink) Record(ctx context.Context, e jwtaudit.Event) error {
 		s.jwksFetches.Add(ctx, 1, attrs...)
 	case jwtaudit.OpRevoke:
 		s.revocations.Add(ctx, 1, attrs...)
+	case jwtaudit.OpStoreState:
+		state, cause := storeState(e.Attrs)
+		s.storeStates.Add(ctx, 1, s.states[state][cause]...)
 	case jwtaudit.OpAuditDropped:
 		s.dropped.Add(ctx, droppedCount(e.Attrs))
 	}
@@ -156,6 +173,32 @@ func index(v, n int) int {
 		return n - 1
 	}
 	return v
+}
+
+// storeState reads the state and cause a store_state event names, as
+// the slots of their enumerations.
+func storeState(attrs []slog.Attr) (state, cause int) {
+	state, cause = numStates-1, numCauses-1
+	for _, a := range attrs {
+		switch a.Key {
+		case "state":
+			state = slot(a.Value.String(), numStates, func(i int) string { return jwtaudit.StoreState(i).String() })
+		case "cause":
+			cause = slot(a.Value.String(), numCauses, func(i int) string { return jwtaudit.StoreCause(i).String() })
+		}
+	}
+	return state, cause
+}
+
+// slot finds the value whose name is name among the n-1 an enumeration
+// names, or the last slot, "unknown".
+func slot(name string, n int, nameOf func(int) string) int {
+	for i := range n - 1 {
+		if nameOf(i) == name {
+			return i
+		}
+	}
+	return n - 1
 }
 
 // droppedCount reads the count an AsyncSink puts in its report.

@@ -65,8 +65,8 @@ func collect(t *testing.T, reader *sdkmetric.ManualReader) collected {
 func key(t *testing.T, set attribute.Set) string {
 	var parts []string
 	for _, kv := range set.ToSlice() {
-		if !slices.Contains([]string{"op", "outcome", "reason", "cached"}, string(kv.Key)) {
-			t.Errorf("attribute %q: only op, outcome, reason and cached may label a point", kv.Key)
+		if !slices.Contains([]string{"op", "outcome", "reason", "cached", "state", "cause"}, string(kv.Key)) {
+			t.Errorf("attribute %q: only op, outcome, reason, cached, state and cause may label a point", kv.Key)
 		}
 		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
@@ -107,6 +107,11 @@ func TestSinkCountsEveryKindOfEvent(t *testing.T) {
 	v.Verify(ctx, raw)                            // revoked, from the cache
 	s.Record(ctx, jwtaudit.Event{Op: jwtaudit.OpJWKSFetch, Outcome: jwtaudit.OutcomeError, Reason: jwtaudit.ReasonKeyFetch})
 	s.Record(ctx, jwtaudit.Event{Op: jwtaudit.OpAuditDropped, Outcome: jwtaudit.OutcomeError, Attrs: []slog.Attr{slog.Uint64("dropped", 7)}})
+	states, _ := jwtaudit.NewStoreEvents("redisrevoke", jwtaudit.WithAudit(s))
+	states.Record(ctx, jwtaudit.StoreChange{State: jwtaudit.StoreStale, Cause: jwtaudit.StoreSilentLink, Detail: "nothing heard"})
+	states.Record(ctx, jwtaudit.StoreChange{State: jwtaudit.StoreIncomplete, Cause: jwtaudit.StoreFull, Detail: "full"})
+	states.Record(ctx, jwtaudit.StoreChange{State: jwtaudit.StoreCurrent})
+	states.Record(ctx, jwtaudit.StoreChange{State: jwtaudit.StoreStale, Cause: jwtaudit.StoreSilentLink, Detail: "again"})
 
 	got := collect(t, reader)
 	want := map[string]map[string]int64{
@@ -122,6 +127,11 @@ func TestSinkCountsEveryKindOfEvent(t *testing.T) {
 		"jwtaudit.revocations":   {"op=revoke,outcome=success": 1},
 		"jwtaudit.jwks_fetches":  {"op=jwks_fetch,outcome=error,reason=key_fetch": 1},
 		"jwtaudit.audit_dropped": {"": 7},
+		"jwtaudit.store_states": {
+			"cause=silent_link,state=stale": 2,
+			"cause=full,state=incomplete":   1,
+			"cause=none,state=current":      1,
+		},
 	}
 	for name, points := range want {
 		for attrs, n := range points {
@@ -150,6 +160,7 @@ func TestSinkRecordAllocatesNothing(t *testing.T) {
 		{Op: jwtaudit.OpVerify, Outcome: jwtaudit.OutcomeSuccess, Cached: true, Duration: 600 * time.Nanosecond},
 		{Op: jwtaudit.OpIssue, Outcome: jwtaudit.OutcomeRejected, Reason: jwtaudit.ReasonInvalidClaims},
 		{Op: jwtaudit.OpRevoke, Outcome: jwtaudit.OutcomeSuccess},
+		{Op: jwtaudit.OpStoreState, Outcome: jwtaudit.OutcomeError, Attrs: []slog.Attr{slog.String("state", "stale"), slog.String("cause", "silent_link")}},
 		{Op: 200, Outcome: 99, Reason: 250}, // values this version does not know
 	}
 	for _, e := range events {

@@ -2,112 +2,168 @@
 // one-time tokens, among every instance of a service through Redis
 // (github.com/redis/go-redis/v9).
 //
-// A [Store] is a [jwtaudit.RevocationStore]: a revocation is written to
-// Redis, with a TTL equal to the remaining lifetime of the tokens it
-// covers, and published on a channel; every instance keeps the whole deny
-// set in its own memory, learns new revocations through its subscription,
-// and reloads the set from Redis whenever the subscription is (re)made. A
-// request is checked against memory only: no Redis round trip per Verify.
+// A [Store] is a [jwtaudit.RevocationStore]: a revocation is decided in
+// Redis by one script, which stores it with a TTL equal to the remaining
+// lifetime of the tokens it covers and publishes it on a channel; every
+// instance keeps the whole deny set in its own memory (a
+// jwtaudit.MemoryRevocations), learns new revocations through its
+// subscription, and reloads the set from Redis whenever the subscription
+// is (re)made, one round trip a page of keys. A request is checked against
+// memory only: no Redis round trip per Verify.
 //
-// When the subscription has been lost for longer than Options.StaleAfter,
-// the store no longer answers (Revoked returns an error wrapping
-// [ErrStale]): a verifier then refuses tokens with
-// jwtaudit.ErrStoreUnavailable (fail closed, its default), or lets them
-// through if its RevocationPolicy fails open. The store recovers by itself
-// when Redis is back.
+// # When the copy cannot be trusted
+//
+// The copy is stale once nothing has come from Redis for
+// Options.StaleAfter: no message, no confirmation, no answer to the ping
+// the store sends every Options.PingEvery on a quiet subscription. A link
+// that stays open but passes nothing (a router that drops packets, a
+// half-dead proxy) is as stale as a closed one, and is given up and made
+// again. The copy is incomplete when it cannot hold a revocation Redis
+// holds (Options.MaxEntries). Then Revoked still answers "revoked" for the
+// tokens it knows to be revoked, and answers every other token with an
+// error wrapping [ErrStale] or [ErrIncomplete]: a verifier refuses it with
+// jwtaudit.ErrStoreUnavailable (fail closed, its default), or lets it
+// through if its RevocationPolicy fails open. Each change of state is an
+// audit event (op store_state, naming its cause: silent_link, link_lost,
+// load_failed, full) and, through the otelmetrics sink, a metric. The
+// store recovers by itself when Redis answers again, and retries an
+// incomplete load every ten StaleAfter.
+//
+// # Bounds
+//
+// One subject holds at most Options.MaxPerSubject token revocations at a
+// time, counted in Redis for the whole fleet: past it, a token's
+// revocation revokes the subject instead (every token of it issued before,
+// "log out everywhere"), so that one account logging out over and over
+// cannot fill the store. A copy holds at most Options.MaxEntries
+// revocations, about 100 bytes of heap each (a token's, with a 26-character
+// id; BenchmarkCopyMemory).
+//
+// # Redis
 //
 // Redis keeps revocations only as long as it keeps its data: run it with
 // persistence (appendonly yes, or RDB snapshots taken more often than the
 // revocations you can afford to lose), or a restart forgets every
-// revocation, and the tokens they denied pass again until they expire.
+// revocation, and the tokens they denied pass again until they expire. A
+// single Redis (with replicas, or Sentinel failover) is supported, not
+// Redis Cluster: a revocation's keys are read and written by one script.
 //
-// A Store is also a [jwtaudit.ReplayStore]: the first use of a one-time
-// token is a SET NX with an expiry at the token's, which is atomic across
-// instances (and a round trip, for those tokens only).
+// A Store is also a [jwtaudit.ReplayStore] (the first use of a one-time
+// token is a SET NX with a relative expiry, atomic across instances, and a
+// round trip, for those tokens only) and a [jwtaudit.SubjectGenerations]
+// (one round trip per Issue, for an Issuer with
+// jwtaudit.WithSubjectGenerations).
 package redisrevoke
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrStale is the error Revoked returns while the store's copy of the deny
-// set may be missing revocations.
-var ErrStale = errors.New("redisrevoke: the revocation set may be stale: the subscription to Redis is lost")
+// ErrStale is what Revoked's error wraps while the copy of the deny set
+// may miss revocations: nothing has come from Redis for StaleAfter.
+var ErrStale = errors.New("redisrevoke: the revocation set may be stale")
+
+// ErrIncomplete is what Revoked's error wraps while the copy cannot hold
+// every revocation Redis holds (Options.MaxEntries).
+var ErrIncomplete = errors.New("redisrevoke: the copy of the revocation set is incomplete")
 
 // Options configures a Store. Zero values take the defaults named.
 type Options struct {
 	// Prefix starts every key and the channel name (default "jwtaudit").
 	Prefix string
 
-	// StaleAfter is how long the subscription may be lost before Revoked
-	// stops answering (default 5 seconds).
+	// StaleAfter is how long the copy may go without word from Redis
+	// before Revoked stops answering for tokens it does not know to be
+	// revoked (default 5 seconds).
 	StaleAfter time.Duration
 
-	// PingEvery is how often a quiet subscription is checked (default one
-	// second).
+	// PingEvery is how often a quiet subscription is pinged (default one
+	// second). A subscription that has heard nothing for three of them,
+	// or for StaleAfter if that is shorter, is given up and made again.
 	PingEvery time.Duration
 
-	// MaxEntries bounds the in-memory copy (see jwtaudit.MemoryStoreOptions).
+	// MaxEntries bounds the copy (default 1,000,000 revocations); see
+	// jwtaudit.MemoryStoreOptions.
 	MaxEntries int
 
-	// Clock is the time entries expire by (default time.Now).
+	// MaxPerSubject bounds the token revocations one subject holds, in
+	// Redis and in the copy (default 1,000); see
+	// jwtaudit.MemoryStoreOptions. Give every instance the same.
+	MaxPerSubject int
+
+	// LoadPage is how many keys one round trip of a reload reads
+	// (default 1,000).
+	LoadPage int
+
+	// Clock is the time entries expire by (default time.Now): expiries
+	// are sent to Redis relative to it.
 	Clock func() time.Time
 }
 
-// Store is a RevocationStore and ReplayStore shared through Redis. Create
-// it with [New] and Close it when the service stops.
+// Store is a RevocationStore, ReplayStore and SubjectGenerations shared
+// through Redis. Create it with [New] and Close it when the service stops.
 type Store struct {
 	client redis.UniversalClient
 	opts   Options
 	prefix string
+	events *jwtaudit.StoreEvents
 
-	mu        sync.RWMutex
-	local     *jwtaudit.MemoryRevocations
-	lostSince time.Time // zero while subscribed and loaded
-	ready     chan struct{}
-	readyOnce sync.Once
-	stop      context.CancelFunc
-	done      chan struct{}
-	pubsub    *redis.PubSub
+	copy       atomic.Pointer[jwtaudit.MemoryRevocations]
+	start      time.Time    // the origin of heard, on the monotonic clock
+	heard      atomic.Int64 // when the copy was last known current: nanoseconds since start
+	live       atomic.Bool  // loaded and following: each word from Redis refreshes heard
+	incomplete atomic.Bool  // the copy lacks a revocation Redis holds
+
+	state  stateReport // owned by the follower, and by Revoke under stateMu
+	ready  chan struct{}
+	stop   context.CancelFunc
+	done   chan struct{}
+	closed atomic.Bool
+
+	psMu   sync.Mutex
+	pubsub *redis.PubSub // the follower's current subscription
 }
 
-// New starts following the revocations in Redis and waits (until ctx ends)
-// for the first load of the set.
-func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Store, error) {
+// New starts following the revocations in Redis and waits (until ctx
+// ends) for the first load of the set. The audit options say where the
+// store's state changes are recorded (see [jwtaudit.StoreEvents]): give
+// it those of the verifiers.
+func New(ctx context.Context, client redis.UniversalClient, opts Options, auditOpts ...jwtaudit.RevokerOption) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisrevoke: New: nil client")
 	}
-	if opts.Prefix == "" {
-		opts.Prefix = "jwtaudit"
+	if opts.StaleAfter < 0 || opts.PingEvery < 0 || opts.MaxEntries < 0 || opts.MaxPerSubject < 0 || opts.LoadPage < 0 {
+		return nil, errors.New("redisrevoke: New: negative option")
 	}
-	if opts.StaleAfter <= 0 {
-		opts.StaleAfter = 5 * time.Second
-	}
-	if opts.PingEvery <= 0 {
-		opts.PingEvery = time.Second
-	}
+	setDefault(&opts.Prefix, "jwtaudit")
+	setDefault(&opts.StaleAfter, 5*time.Second)
+	setDefault(&opts.PingEvery, time.Second)
+	setDefault(&opts.MaxEntries, 1_000_000)
+	setDefault(&opts.MaxPerSubject, 1_000)
+	setDefault(&opts.LoadPage, 1_000)
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	s := &Store{
-		client: client, opts: opts, prefix: opts.Prefix + ":",
-		ready: make(chan struct{}), done: make(chan struct{}),
-		lostSince: opts.Clock(),
+	events, err := jwtaudit.NewStoreEvents("redisrevoke", auditOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("redisrevoke: New: %w", err)
 	}
-	s.local = s.newLocal()
+	s := &Store{
+		client: client, opts: opts, prefix: opts.Prefix + ":", events: events,
+		start: time.Now(), ready: make(chan struct{}), done: make(chan struct{}),
+	}
+	s.copy.Store(s.newCopy(0))
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.pubsub = client.Subscribe(runCtx, s.channel())
 	go s.follow(runCtx)
 	select {
 	case <-s.ready:
@@ -118,109 +174,110 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Stor
 	}
 }
 
-func (s *Store) newLocal() *jwtaudit.MemoryRevocations {
-	return jwtaudit.NewMemoryRevocations(jwtaudit.MemoryStoreOptions{MaxEntries: s.opts.MaxEntries, Clock: s.opts.Clock})
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// newCopy makes an empty copy, with room for size revocations.
+func (s *Store) newCopy(size int) *jwtaudit.MemoryRevocations {
+	return jwtaudit.NewMemoryRevocations(jwtaudit.MemoryStoreOptions{
+		MaxEntries: s.opts.MaxEntries, MaxPerSubject: s.opts.MaxPerSubject, SizeHint: size, Clock: s.opts.Clock,
+	})
 }
 
 func (s *Store) channel() string { return s.prefix + "revocations" }
 
-// Keys: PREFIX:tok:<issuer> <jti> and PREFIX:sub:<issuer> <subject>; a
-// space cannot start an issuer URL, and the lengths keep them apart.
-func (s *Store) tokenKey(issuer, id string) string {
-	return s.prefix + "tok:" + strconv.Itoa(len(issuer)) + ":" + issuer + " " + id
-}
-
-func (s *Store) subjectKey(issuer, sub string) string {
-	return s.prefix + "sub:" + strconv.Itoa(len(issuer)) + ":" + issuer + " " + sub
-}
-
-func (s *Store) replayKey(issuer, id string) string {
-	return s.prefix + "used:" + strconv.Itoa(len(issuer)) + ":" + issuer + " " + id
-}
-
-// setSubjectScript keeps the later "issued before" time of a subject's
-// revocations and the longer expiry: KEYS[1], ARGV[1] the time in
-// nanoseconds, ARGV[2] the expiry as a Unix time in milliseconds.
-const setSubjectScript = `
-local cur = redis.call('GET', KEYS[1])
-if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-local exp = tonumber(ARGV[2])
-local curExp = redis.call('PEXPIRETIME', KEYS[1])
-if curExp < exp then
-  redis.call('PEXPIREAT', KEYS[1], exp)
-end
-return 1`
-
-// message is a revocation as published.
-type message struct {
-	Issuer       string `json:"iss,omitempty"`
-	ID           string `json:"jti,omitempty"`
-	Subject      string `json:"sub,omitempty"`
-	IssuedBefore int64  `json:"before,omitempty"` // Unix nanoseconds
-	Until        int64  `json:"until"`            // Unix milliseconds
-}
-
-// Revoke writes r to Redis with its expiry, publishes it to the other
-// instances and adds it to this one's copy. A token's revocation keeps the
-// later of two expiries only within one call: revoking a token again with
-// an earlier expiry shortens it, which no caller has a reason to do.
+// Revoke decides r in Redis, which publishes it to every instance, and
+// adds what was decided to this instance's copy. The revocation is in
+// force once Revoke returns nil; if this instance's copy cannot hold it,
+// the copy is marked incomplete (see the package's documentation), which
+// does not undo the revocation.
 func (s *Store) Revoke(ctx context.Context, r jwtaudit.Revocation) error {
-	if (r.ID == "") == (r.Subject == "") {
-		return errors.New("redisrevoke: a revocation names either an ID or a subject")
+	if r.ID == "" && r.Subject == "" {
+		return errors.New("redisrevoke: a revocation names an ID, a subject, or both")
 	}
-	if !r.Until.After(s.opts.Clock()) {
-		return nil
+	ttl := r.Until.Sub(s.opts.Clock()).Milliseconds()
+	if ttl <= 0 {
+		return nil // every token it covers has expired already
 	}
-	msg, _ := json.Marshal(message{Issuer: r.Issuer, ID: r.ID, Subject: r.Subject, IssuedBefore: unixNano(r.IssuedBefore), Until: r.Until.UnixMilli()})
-	// One round trip: the revocation is stored with its expiry and
-	// published together, in one transaction.
-	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if r.ID != "" {
-			p.SetArgs(ctx, s.tokenKey(r.Issuer, r.ID), "1", redis.SetArgs{ExpireAt: r.Until})
-		} else {
-			p.Eval(ctx, setSubjectScript, []string{s.subjectKey(r.Issuer, r.Subject)}, r.IssuedBefore.UnixNano(), r.Until.UnixMilli())
+	if r.IssuedBefore.IsZero() {
+		if r.ID == "" {
+			return errors.New("redisrevoke: a subject's revocation needs its IssuedBefore")
 		}
-		p.Publish(ctx, s.channel(), msg)
-		return nil
-	})
+		r.IssuedBefore = s.opts.Clock() // the cut-off, should it become the subject's
+	}
+	until := r.Until.UnixMilli()
+	n, end := bucketOf(until)
+	bucketTTL := max(time.UnixMilli(end).Sub(s.opts.Clock()).Milliseconds(), ttl)
+	keys := []string{s.prefix + "buckets", bucketKey(s.prefix, n), s.prefix + "subjects",
+		keyName(s.prefix, "sub", r.Issuer, r.Subject), keyName(s.prefix, "cnt", r.Issuer, r.Subject)}
+	msg, err := revokeScript.Run(ctx, s.client, keys, r.ID, r.Issuer, r.Subject, until, ttl, bucketTTL, n,
+		s.opts.MaxPerSubject, r.IssuedBefore.UnixMicro(), s.channel(), s.prefix).Text()
 	if err != nil {
 		return fmt.Errorf("redisrevoke: storing the revocation: %w", err)
 	}
-	return s.addLocal(ctx, r)
-}
-
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+	decided, err := parseMessage(msg)
+	if err != nil {
+		return err
 	}
-	return t.UnixNano()
+	s.merge(ctx, decided)
+	return nil
 }
 
-func (s *Store) addLocal(ctx context.Context, r jwtaudit.Revocation) error {
-	s.mu.RLock()
-	local := s.local
-	s.mu.RUnlock()
-	return local.Revoke(ctx, r)
+// merge adds a revocation decided in Redis to the copy, and marks the copy
+// incomplete when it cannot hold it.
+func (s *Store) merge(ctx context.Context, r jwtaudit.Revocation) {
+	if err := s.copy.Load().Merge(ctx, r); errors.Is(err, jwtaudit.ErrStoreFull) {
+		s.markIncomplete(ctx)
+	}
 }
 
-// Revoked answers from this instance's copy of the deny set, or with an
-// error wrapping ErrStale when the copy may be missing revocations.
+// Revoked answers from this instance's copy of the deny set: a token the
+// copy knows to be revoked is revoked, whatever else; any other token is
+// answered with an error wrapping ErrIncomplete or ErrStale while the copy
+// cannot be trusted.
 func (s *Store) Revoked(ctx context.Context, c *jwtaudit.Claims) (bool, error) {
-	s.mu.RLock()
-	local, lost := s.local, s.lostSince
-	s.mu.RUnlock()
-	if !lost.IsZero() && s.opts.Clock().Sub(lost) >= s.opts.StaleAfter {
-		return false, fmt.Errorf("%w (since %s)", ErrStale, lost.UTC().Format(time.RFC3339))
+	if revoked, err := s.copy.Load().Revoked(ctx, c); revoked || err != nil {
+		return revoked, err
 	}
-	return local.Revoked(ctx, c)
+	return false, s.untrusted()
 }
 
-// FirstUse records the use of a one-time token with SET NX, expiring with
-// the token: of all the instances, exactly one caller gets true.
+// untrusted says why the copy cannot vouch that a token is not revoked,
+// or returns nil when it can.
+func (s *Store) untrusted() error {
+	if s.incomplete.Load() {
+		return fmt.Errorf("%w: it cannot hold every revocation Redis holds (MaxEntries %d)", ErrIncomplete, s.opts.MaxEntries)
+	}
+	if silent := s.sinceHeard(); silent >= s.opts.StaleAfter {
+		return fmt.Errorf("%w: nothing has come from Redis for %s", ErrStale, silent.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// sinceHeard is how long ago the copy was last known current.
+func (s *Store) sinceHeard() time.Duration {
+	return time.Since(s.start) - time.Duration(s.heard.Load())
+}
+
+// refresh notes a word from Redis: while the copy is live, it is current
+// as of now.
+func (s *Store) refresh() {
+	if s.live.Load() {
+		s.heard.Store(int64(time.Since(s.start)))
+	}
+}
+
+// FirstUse records the use of a one-time token with SET NX, expiring when
+// the token does by the application's clock (a relative expiry: a Redis
+// whose clock disagrees keeps it as long): of all the instances, exactly
+// one caller gets true.
 func (s *Store) FirstUse(ctx context.Context, issuer, id string, expires time.Time) (bool, error) {
-	err := s.client.SetArgs(ctx, s.replayKey(issuer, id), "1", redis.SetArgs{Mode: "NX", ExpireAt: expires}).Err()
+	ttl := max(expires.Sub(s.opts.Clock()), time.Millisecond)
+	err := s.client.SetArgs(ctx, keyName(s.prefix, "used", issuer, id), "1", redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return false, nil
@@ -230,133 +287,44 @@ func (s *Store) FirstUse(ctx context.Context, issuer, id string, expires time.Ti
 	return true, nil
 }
 
-// follow receives published revocations, checks a quiet subscription with
-// a ping, and reloads the set after every (re)subscription.
-func (s *Store) follow(ctx context.Context) {
-	defer close(s.done)
-	for ctx.Err() == nil {
-		msg, err := s.pubsub.ReceiveTimeout(ctx, s.opts.PingEvery)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			var netErr interface{ Timeout() bool }
-			if errors.As(err, &netErr) && netErr.Timeout() {
-				if perr := s.pubsub.Ping(ctx); perr == nil {
-					continue
-				}
-			}
-			s.lose()
-			// go-redis reconnects and subscribes again on the next
-			// Receive; do not spin while Redis is away.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				s.reload(ctx)
-			}
-		case *redis.Message:
-			var pm message
-			if json.Unmarshal([]byte(m.Payload), &pm) == nil {
-				r := jwtaudit.Revocation{Issuer: pm.Issuer, ID: pm.ID, Subject: pm.Subject, Until: time.UnixMilli(pm.Until)}
-				if pm.IssuedBefore != 0 {
-					r.IssuedBefore = time.Unix(0, pm.IssuedBefore)
-				}
-				_ = s.addLocal(ctx, r)
-			}
-		}
+// SubjectGeneration reads the subject's cut-off from Redis, where every
+// instance's revocations are decided, so that a token issued on any
+// instance after a revocation returned carries its generation. When Redis
+// cannot answer, the copy answers while it is current; otherwise the
+// error stands, and the Issuer issues the token without a generation.
+func (s *Store) SubjectGeneration(ctx context.Context, issuer, subject string) (int64, error) {
+	v, err := s.client.Get(ctx, keyName(s.prefix, "sub", issuer, subject)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return 0, nil
+	case err == nil:
+		return strconv.ParseInt(v, 10, 64)
+	case s.untrusted() == nil:
+		return s.copy.Load().SubjectGeneration(ctx, issuer, subject)
 	}
+	return 0, fmt.Errorf("redisrevoke: reading the subject's generation: %w", err)
 }
 
-// lose marks the subscription lost, from now unless it already was.
-func (s *Store) lose() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lostSince.IsZero() {
-		s.lostSince = s.opts.Clock()
-	}
-}
-
-// reload reads every revocation from Redis into a new copy, which
-// replaces the old one whole, and marks the store current. Revocations
-// published while it reads arrive through the subscription, which is
-// already made, and are added to the new copy too.
-func (s *Store) reload(ctx context.Context) {
-	fresh := s.newLocal()
-	err := s.scan(ctx, fresh)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		if s.lostSince.IsZero() {
-			s.lostSince = s.opts.Clock()
-		}
-		return
-	}
-	s.local, s.lostSince = fresh, time.Time{}
-	s.readyOnce.Do(func() { close(s.ready) })
-}
-
-func (s *Store) scan(ctx context.Context, into *jwtaudit.MemoryRevocations) error {
-	iter := s.client.Scan(ctx, 0, s.prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		r, ok := s.parseKey(key)
-		if !ok {
-			continue
-		}
-		ttl, err := s.client.PTTL(ctx, key).Result()
-		if err != nil || ttl <= 0 {
-			continue
-		}
-		r.Until = s.opts.Clock().Add(ttl)
-		if r.Subject != "" {
-			v, err := s.client.Get(ctx, key).Int64()
-			if err != nil {
-				continue
-			}
-			r.IssuedBefore = time.Unix(0, v)
-		}
-		if err := into.Revoke(ctx, r); err != nil {
-			return err
-		}
-	}
-	return iter.Err()
-}
-
-// parseKey reads a revocation's names back from its key.
-func (s *Store) parseKey(key string) (jwtaudit.Revocation, bool) {
-	rest := strings.TrimPrefix(key, s.prefix)
-	kind, rest, ok := strings.Cut(rest, ":")
-	if !ok || (kind != "tok" && kind != "sub") {
-		return jwtaudit.Revocation{}, false
-	}
-	n, rest, ok := strings.Cut(rest, ":")
-	size, err := strconv.Atoi(n)
-	if !ok || err != nil || size < 0 || len(rest) < size+1 || rest[size] != ' ' {
-		return jwtaudit.Revocation{}, false
-	}
-	issuer, name := rest[:size], rest[size+1:]
-	if kind == "tok" {
-		return jwtaudit.Revocation{Issuer: issuer, ID: name}, true
-	}
-	return jwtaudit.Revocation{Issuer: issuer, Subject: name}, true
-}
+// Len returns the number of revocations in this instance's copy.
+func (s *Store) Len() int { return s.copy.Load().Len() }
 
 // Close stops following Redis. It does not close the client.
 func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
 	s.stop()
-	err := s.pubsub.Close()
+	s.psMu.Lock()
+	if s.pubsub != nil {
+		s.pubsub.Close()
+	}
+	s.psMu.Unlock()
 	<-s.done
-	return err
+	return nil
 }
 
 var (
-	_ jwtaudit.RevocationStore = (*Store)(nil)
-	_ jwtaudit.ReplayStore     = (*Store)(nil)
+	_ jwtaudit.RevocationStore    = (*Store)(nil)
+	_ jwtaudit.ReplayStore        = (*Store)(nil)
+	_ jwtaudit.SubjectGenerations = (*Store)(nil)
 )

@@ -103,6 +103,10 @@ func TestService(t *testing.T) {
 			t.Errorf("a session after logout-all: %d", r.status)
 		}
 	}
+	// A login right after, in the same second, gets a token that works.
+	if r := call(t, "GET", base+"/me", signIn(t, base, "bob", "builder"), ""); r.status != 200 {
+		t.Errorf("a login right after logout-all: %d", r.status)
+	}
 
 	if r := call(t, "GET", base+"/.well-known/jwks.json", "", ""); r.status != 200 || len(r.body["keys"].([]any)) != 1 {
 		t.Errorf("JWKS: %d %v", r.status, r.body)
@@ -144,5 +148,20 @@ func TestInstancesShareRevocations(t *testing.T) {
 			t.Fatal("instance a still accepts the token b revoked")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	// Log out everywhere on b, log in again at once on a: the new token
+	// works on both, the old one on neither.
+	old := signIn(t, a.URL, "alice", "wonderland")
+	if r := call(t, "POST", b.URL+"/logout-all", old, ""); r.status != 204 {
+		t.Fatalf("/logout-all on b: %d", r.status)
+	}
+	fresh := signIn(t, a.URL, "alice", "wonderland")
+	for _, s := range []string{a.URL, b.URL} {
+		if r := call(t, "GET", s+"/me", fresh, ""); r.status != 200 {
+			t.Errorf("%s: a login on a right after logout-all on b: %d", s, r.status)
+		}
+		if r := call(t, "GET", s+"/me", old, ""); r.status != 401 {
+			t.Errorf("%s: the session logged out everywhere: %d", s, r.status)
+		}
 	}
 }

@@ -63,13 +63,19 @@ func newService(ctx context.Context, cfg config) (svc *service, err error) {
 	svc.closers = append(svc.closers, trail.Close)
 	audit := jwtaudit.Options(jwtaudit.WithAudit(trail), jwtaudit.WithClock(cfg.clock))
 
-	var revocations jwtaudit.RevocationStore
+	// The store the verifier checks, the revoker writes and the issuer
+	// reads each subject's generation from (so that a login right after
+	// "log out everywhere" gets a token that works).
+	var revocations interface {
+		jwtaudit.RevocationStore
+		jwtaudit.SubjectGenerations
+	}
 	if cfg.redisAddr != "" {
 		client := redis.NewClient(&redis.Options{Addr: cfg.redisAddr})
 		svc.closers = append(svc.closers, client.Close)
 		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		store, err := redisrevoke.New(wait, client, redisrevoke.Options{})
+		store, err := redisrevoke.New(wait, client, redisrevoke.Options{}, jwtaudit.WithAudit(trail), jwtaudit.WithClock(cfg.clock))
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +90,7 @@ func newService(ctx context.Context, cfg config) (svc *service, err error) {
 		return nil, err
 	}
 	shared := jwtaudit.Options(jwtaudit.WithKeySet(keys), jwtaudit.WithIssuer(issuerName), audit)
-	issuer, err := jwtaudit.NewIssuer(shared, jwtaudit.WithTTL(tokenTTL))
+	issuer, err := jwtaudit.NewIssuer(shared, jwtaudit.WithTTL(tokenTTL), jwtaudit.WithSubjectGenerations(revocations))
 	if err != nil {
 		return nil, err
 	}

@@ -46,8 +46,22 @@ func Start(t testing.TB) *Server {
 	l.Close()
 	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: port}
 	s.Restart()
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the end of %s's log:\n%s", s, s.logTail())
+		}
+		s.Stop()
+	})
 	return s
+}
+
+// logTail returns the last lines of the server's log, for a failed test.
+func (s *Server) logTail() string {
+	data, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	if len(data) > 4096 {
+		data = data[len(data)-4096:]
+	}
+	return string(data)
 }
 
 // Addr is the server's address, for a client's Options.Addr.
