@@ -262,7 +262,6 @@ func loadOverOneMillisecond(t *testing.T, n int, spread time.Duration) time.Dura
 func fill(tb testing.TB, c *redis.Client, n int, spread time.Duration) {
 	tb.Helper()
 	ctx := context.Background()
-	field := func(s string) string { return strconv.Itoa(len(s)) + ":" + s }
 	until := time.Now().Add(time.Hour).UnixMilli()
 	for start := 0; start < n; start += 1000 {
 		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -313,5 +312,42 @@ func TestExpiredRevocationsLeaveRedis(t *testing.T) {
 	}
 	if buckets, _ := client.ZRange(ctx, s.prefix+"buckets", 0, -1).Result(); len(buckets) != 1 {
 		t.Errorf("buckets %v; want only the one in force", buckets)
+	}
+}
+
+// TestUpgradeKeepsRevocations writes revocations as the earlier version of
+// this package did (a key per token; a subject's cut-off in nanoseconds)
+// and starts this version on that Redis: it moves them into its layout,
+// once, and refuses what they revoked, no more; the subject's cut-off is
+// read in its unit, not 1,000 times later.
+func TestUpgradeKeepsRevocations(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	c := srv.Client(t)
+	cutoff := time.Now()
+	c.Set(ctx, "jwtaudit:tok:20:https://auth.example j-old", "1", time.Hour)
+	c.Set(ctx, "jwtaudit:sub:20:https://auth.example alice", strconv.FormatInt(cutoff.UnixNano(), 10), time.Hour)
+	s := newStore(t, srv, Options{})
+	for _, tc := range []struct {
+		claims jwtaudit.Claims
+		want   bool
+	}{
+		{jwtaudit.Claims{Issuer: "https://auth.example", ID: "j-old"}, true},
+		{jwtaudit.Claims{Issuer: "https://auth.example", ID: "j-other"}, false},
+		{jwtaudit.Claims{Issuer: "https://auth.example", Subject: "alice", IssuedAt: cutoff.Add(-time.Minute)}, true},
+		{jwtaudit.Claims{Issuer: "https://auth.example", Subject: "alice", IssuedAt: cutoff.Add(time.Minute)}, false},
+	} {
+		if got, err := s.Revoked(ctx, &tc.claims); got != tc.want || err != nil {
+			t.Errorf("%+v: %v, %v; want %v", tc.claims, got, err, tc.want)
+		}
+	}
+	if gen, _ := s.SubjectGeneration(ctx, "https://auth.example", "alice"); gen != cutoff.UnixMicro() {
+		t.Errorf("generation %d, want %d", gen, cutoff.UnixMicro())
+	}
+	if v, _ := c.Get(ctx, "jwtaudit:layout").Result(); v != layoutVersion {
+		t.Errorf("layout %q after the migration", v)
+	}
+	if n, _ := c.Exists(ctx, "jwtaudit:tok:20:https://auth.example j-old").Result(); n != 0 {
+		t.Error("the old token key is still there")
 	}
 }

@@ -21,6 +21,7 @@ import (
 //	                      the script moves and SubjectGeneration reads
 //	cnt:<len>:<issuer> <subject>   how many token revocations the subject holds
 //	used:<len>:<issuer> <jti>      the use of a one-time token
+//	layout                "2": the revocations of an earlier version are moved (migrate.go)
 //
 // Every expiry is relative (PX, PEXPIRE): the time left by the clock of
 // the application that wrote it, so that a Redis whose clock disagrees

@@ -134,7 +134,9 @@ type Store struct {
 }
 
 // New starts following the revocations in Redis and waits (until ctx
-// ends) for the first load of the set. The audit options say where the
+// ends) for the first load of the set. The first New on a Redis that holds
+// revocations written by an earlier version of this package moves them
+// into this version's layout. The audit options say where the
 // store's state changes are recorded (see [jwtaudit.StoreEvents]): give
 // it those of the verifiers.
 func New(ctx context.Context, client redis.UniversalClient, opts Options, auditOpts ...jwtaudit.RevokerOption) (*Store, error) {
@@ -162,6 +164,13 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options, auditO
 		start: time.Now(), ready: make(chan struct{}), done: make(chan struct{}),
 	}
 	s.copy.Store(s.newCopy(0))
+	for err := s.migrate(ctx); err != nil; err = s.migrate(ctx) {
+		select { // Redis may be on its way: try again until ctx ends
+		case <-ctx.Done():
+			return nil, fmt.Errorf("redisrevoke: New: %w (%w)", err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	go s.follow(runCtx)
