@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/jwtaudit/jwtaudit/internal/leaktest"
 )
 
 // gateSink records events, blocking each Record until the gate opens.
@@ -47,7 +47,7 @@ func numbered(i int) Event {
 }
 
 func TestAsyncWritesEverythingInOrder(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	next := newGateSink(true)
 	a := NewAsyncSink(next, AsyncOptions{QueueSize: 8})
 	for i := range 1000 {
@@ -73,7 +73,7 @@ func TestAsyncWritesEverythingInOrder(t *testing.T) {
 }
 
 func TestAsyncBlocksWhenFull(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	next := newGateSink(false)
 	a := NewAsyncSink(next, AsyncOptions{QueueSize: 1})
 	// One event is taken by the writer (blocked at the gate), one fills
@@ -99,7 +99,7 @@ func TestAsyncBlocksWhenFull(t *testing.T) {
 }
 
 func TestAsyncDropsAndReportsTheCount(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	next := newGateSink(false)
 	a := NewAsyncSink(next, AsyncOptions{QueueSize: 2, DropWhenFull: true})
 	for i := range 10 {
@@ -136,7 +136,7 @@ func TestAsyncDropsAndReportsTheCount(t *testing.T) {
 type ctxKey struct{}
 
 func TestAsyncKeepsEventsOfCancelledCallers(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	next := newGateSink(false)
 	a := NewAsyncSink(next, AsyncOptions{})
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "req-9"))
@@ -161,7 +161,7 @@ func TestAsyncKeepsEventsOfCancelledCallers(t *testing.T) {
 }
 
 func TestAsyncAfterClose(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	a := NewAsyncSink(newGateSink(true), AsyncOptions{})
 	if err := a.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func TestAsyncAfterClose(t *testing.T) {
 }
 
 func TestAsyncCountsFailures(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	next := newGateSink(true)
 	next.err = errors.New("disk full")
 	var mu sync.Mutex
@@ -206,7 +206,7 @@ func TestAsyncCountsFailures(t *testing.T) {
 }
 
 func TestAsyncCloseTimesOutButDrains(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	next := newGateSink(false)
 	a := NewAsyncSink(next, AsyncOptions{})
 	_ = a.Record(context.Background(), numbered(0))

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/jwtaudit/jwtaudit/internal/leaktest"
 )
 
 // jwksServer serves a KeySet's JWKS over TLS on 127.0.0.1, counts the
@@ -135,7 +135,7 @@ func (f *remoteFixture) fetchServed(t *testing.T, body string) string {
 func TestRemoteKeySetVerifiesEveryKeyType(t *testing.T) {
 	// Registered first, so it runs last: after the server and the key set
 	// are closed.
-	t.Cleanup(func() { goleak.VerifyNone(t) })
+	t.Cleanup(func() { leaktest.VerifyNone(t) })
 	f := newRemoteFixture(t, RemoteKeySetOptions{})
 	ctx := context.Background()
 	signers := []*Key{
@@ -418,7 +418,7 @@ func TestRemoteKeySetHidesURLSecrets(t *testing.T) {
 }
 
 func TestRemoteKeySetRefusesPlainHTTP(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t) })
+	t.Cleanup(func() { leaktest.VerifyNone(t) })
 	ks, _ := NewKeySet(mustKey(t, "", EdDSA, testEd25519))
 	srv := httptest.NewServer(ks.JWKSHandler(time.Minute))
 	t.Cleanup(srv.Close)

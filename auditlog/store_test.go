@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
-	"go.uber.org/goleak"
+	"github.com/jwtaudit/jwtaudit/internal/leaktest"
 )
 
 var testChainKey = []byte("chain key for the tests, 32 byte")
@@ -53,7 +53,7 @@ func lines(t *testing.T, path string) []string {
 }
 
 func TestWriteVerifyResume(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	for _, key := range [][]byte{nil, testChainKey} {
 		t.Run(fmt.Sprintf("key=%v", key != nil), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "token.log")
@@ -86,7 +86,7 @@ func TestWriteVerifyResume(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "token.log")
 	opts := Options{MaxSize: 2000, ChainKey: testChainKey}
@@ -148,7 +148,7 @@ func TestResumeAfterRotationFromEmptyFile(t *testing.T) {
 }
 
 func TestTornLineRecovery(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	path := filepath.Join(t.TempDir(), "token.log")
 	writeLog(t, path, Options{ChainKey: testChainKey}, 4)
 	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -304,7 +304,7 @@ func TestFailClosedOnFullDisk(t *testing.T) {
 }
 
 func TestCloseAndSyncGoroutine(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leaktest.VerifyNone(t)
 	path := filepath.Join(t.TempDir(), "token.log")
 	s, err := Open(path, Options{Durability: SyncInterval, SyncEvery: time.Millisecond})
 	if err != nil {

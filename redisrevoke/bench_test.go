@@ -22,7 +22,7 @@ func BenchmarkVerifyWithRedisRevocation(b *testing.B) {
 	key, _ := jwtaudit.NewKey("k1", jwtaudit.HS256, testSecret)
 	is, _ := jwtaudit.NewIssuer(jwtaudit.WithKeys(key))
 	raw, _ := is.Issue(ctx, jwtaudit.Claims{Subject: "a"})
-	store, err := New(ctx, srv.Client(b), Options{})
+	store, err := New(ctx, redisClient(b, srv), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func BenchmarkReload(b *testing.B) {
 		n := tc.n
 		b.Run(tc.name, func(b *testing.B) {
 			srv := redistest.Start(b)
-			fill(b, srv.Client(b), n, tc.spread)
+			fill(b, redisClient(b, srv), n, tc.spread)
 			proxy, err := faultproxy.Start(srv.Addr())
 			if err != nil {
 				b.Fatal(err)

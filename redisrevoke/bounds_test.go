@@ -27,7 +27,7 @@ func TestFullCopyIsIncomplete(t *testing.T) {
 	a := newStore(t, srv, Options{})
 	states := &stateEvents{}
 	small := Options{MaxEntries: 5, StaleAfter: 100 * time.Millisecond, PingEvery: 20 * time.Millisecond}
-	b, err := New(ctx, srv.Client(t), small, jwtaudit.WithAudit(states))
+	b, err := New(ctx, redisClient(t, srv), small, jwtaudit.WithAudit(states))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestFullCopyIsIncomplete(t *testing.T) {
 
 	// An instance that starts now loads what fits, and says the rest
 	// did not.
-	late, err := New(ctx, srv.Client(t), small)
+	late, err := New(ctx, redisClient(t, srv), small)
 	if err != nil {
 		t.Fatalf("an instance started with more revocations in Redis than it holds: %v", err)
 	}
@@ -105,9 +105,9 @@ func TestOneSubjectCannotFillRedis(t *testing.T) {
 		revoked = append(revoked, raw)
 	}
 	held := 0
-	buckets, err := srv.Client(t).Keys(ctx, "jwtaudit:tok@*").Result()
+	buckets, err := redisClient(t, srv).Keys(ctx, "jwtaudit:tok@*").Result()
 	for _, b := range buckets {
-		n, _ := srv.Client(t).SCard(ctx, b).Result()
+		n, _ := redisClient(t, srv).SCard(ctx, b).Result()
 		held += int(n)
 	}
 	if err != nil || held > 5 {
@@ -154,7 +154,7 @@ func TestExpiriesAreRelative(t *testing.T) {
 		t.Errorf("a one-time token verified %d times with the application 10 minutes behind Redis", ok)
 	}
 
-	client := srv.Client(t)
+	client := redisClient(t, srv)
 	until := behind().Add(5 * time.Minute)
 	if err := s.Revoke(ctx, jwtaudit.Revocation{ID: "j1", Until: until}); err != nil {
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func TestReloadAMillionWithinStaleAfter(t *testing.T) {
 // of round trip.
 func loadOverOneMillisecond(t *testing.T, n int, spread time.Duration) time.Duration {
 	srv := redistest.Start(t)
-	fill(t, srv.Client(t), n, spread)
+	fill(t, redisClient(t, srv), n, spread)
 	proxy, viaProxy := throughProxy(t, srv)
 	proxy.SetLatency(500 * time.Microsecond)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -289,7 +289,7 @@ func TestExpiredRevocationsLeaveRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	s := newStore(t, srv, Options{})
-	client := srv.Client(t)
+	client := redisClient(t, srv)
 	soon := time.Now().Add(100 * time.Millisecond)
 	for i := range 20 {
 		if err := s.Revoke(ctx, jwtaudit.Revocation{Subject: fmt.Sprint("user-", i), IssuedBefore: time.Now(), Until: soon}); err != nil {
@@ -323,7 +323,7 @@ func TestExpiredRevocationsLeaveRedis(t *testing.T) {
 func TestUpgradeKeepsRevocations(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	c := srv.Client(t)
+	c := redisClient(t, srv)
 	cutoff := time.Now()
 	c.Set(ctx, "jwtaudit:tok:20:https://auth.example j-old", "1", time.Hour)
 	c.Set(ctx, "jwtaudit:sub:20:https://auth.example alice", strconv.FormatInt(cutoff.UnixNano(), 10), time.Hour)

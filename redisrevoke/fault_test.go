@@ -88,7 +88,7 @@ func newFleet(t *testing.T, opts Options) *fleet {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var err error
-	if f.a, err = New(ctx, srv.Client(t), opts); err != nil {
+	if f.a, err = New(ctx, redisClient(t, srv), opts); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.a.Close() })

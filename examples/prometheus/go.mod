@@ -2,10 +2,14 @@ module github.com/jwtaudit/jwtaudit/examples/prometheus
 
 go 1.26.0
 
-replace github.com/jwtaudit/jwtaudit => ../..
+replace (
+	github.com/jwtaudit/jwtaudit => ../..
+	github.com/jwtaudit/jwtaudit/otelmetrics => ../../otelmetrics
+)
 
 require (
 	github.com/jwtaudit/jwtaudit v0.0.0-00010101000000-000000000000
+	github.com/jwtaudit/jwtaudit/otelmetrics v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.69.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0

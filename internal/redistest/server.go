@@ -1,10 +1,11 @@
 // Package redistest starts a redis-server of a test's own, on a free
 // loopback port with its data in a temporary directory, for the tests of
-// the packages that use Redis.
+// the packages that use Redis. It needs no Redis client, so that the core
+// module, which holds it, requires none: a test makes its client of Addr.
 package redistest
 
 import (
-	"context"
+	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -13,8 +14,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Server is a redis-server of the test's own, on a free loopback port,
@@ -77,10 +76,8 @@ func (s *Server) Restart() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
-	defer c.Close()
 	for range 100 {
-		if c.Ping(context.Background()).Err() == nil {
+		if s.answers() {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -98,11 +95,19 @@ func (s *Server) Stop() {
 	}
 }
 
-// Client returns a client of the server, closed when the test ends.
-func (s *Server) Client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second, MaxRetries: 1})
-	t.Cleanup(func() { c.Close() })
-	return c
+// answers reports whether the server answers a PING.
+func (s *Server) answers() bool {
+	c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && line == "+PONG\r\n"
 }
 
 // String names the server.

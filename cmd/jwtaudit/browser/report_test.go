@@ -1,6 +1,6 @@
 //go:build browser
 
-package main
+package browser
 
 import (
 	"bytes"
@@ -18,6 +18,61 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/jwtaudit/jwtaudit/internal/fleettest"
+)
+
+// summary is what the test reads of `jwtaudit summary --json`.
+type summary struct {
+	Records  int `json:"records"`
+	Outcomes []struct {
+		Op      string `json:"op"`
+		Outcome string `json:"outcome"`
+		Reason  string `json:"reason"`
+		Count   int    `json:"count"`
+	} `json:"outcomes"`
+	Subjects  []named        `json:"busiest_subjects"`
+	Instances []instanceSpan `json:"instances"`
+}
+
+type named struct {
+	Name      string `json:"name"`
+	Count     int    `json:"count"`
+	Overcount int    `json:"overcount,omitempty"`
+}
+
+type instanceSpan struct {
+	Instance          string `json:"instance"`
+	Records           int    `json:"records"`
+	Issued            int    `json:"issued"`
+	Verified          int    `json:"verified"`
+	VerifiedFromCache int    `json:"verified_from_cache"`
+	Rejected          int    `json:"rejected"`
+}
+
+// jwtaudit runs the command, built once for the test, and returns what it
+// printed; a failure fails the test.
+func jwtaudit(t *testing.T, args ...string) string {
+	t.Helper()
+	built.Do(func() {
+		dir, err := os.MkdirTemp("", "jwtaudit-browser")
+		if err != nil {
+			t.Fatal(err)
+		}
+		exe = filepath.Join(dir, "jwtaudit")
+		if out, err := exec.Command("go", "build", "-o", exe, "github.com/jwtaudit/jwtaudit/cmd/jwtaudit").CombinedOutput(); err != nil {
+			t.Fatalf("building jwtaudit: %v\n%s", err, out)
+		}
+	})
+	out, err := exec.Command(exe, args...).Output()
+	if err != nil {
+		t.Fatalf("jwtaudit %s: %v", strings.Join(args[:1], " "), err)
+	}
+	return string(out)
+}
+
+var (
+	built sync.Once
+	exe   string
 )
 
 // chromium finds a Chromium to drive, or says how to get one.
@@ -39,19 +94,18 @@ func chromium(t *testing.T) string {
 // them with `summary --json` for the same logs, checks that the page made
 // no request and ran no script, and that its screenshot is not blank.
 func TestReportInABrowser(t *testing.T) {
-	exe := chromium(t)
-	files := writeVariedFleet(t)
+	browser := chromium(t)
+	files := fleettest.Write(t)
 	page := filepath.Join(t.TempDir(), "report.html")
-	if code, out, errOut := cli(append([]string{"report", "-o", page}, files...)...); code != exitOK || !strings.Contains(out, "chain verified") {
-		t.Fatalf("report: %d %s %s", code, out, errOut)
+	if out := jwtaudit(t, append([]string{"report", "-o", page}, files...)...); !strings.Contains(out, "chain verified") {
+		t.Fatalf("report: %s", out)
 	}
-	_, out, _ := cli(append([]string{"summary", "--json"}, files...)...)
 	var want summary
-	if err := json.Unmarshal([]byte(out), &want); err != nil {
+	if err := json.Unmarshal([]byte(jwtaudit(t, append([]string{"summary", "--json"}, files...)...)), &want); err != nil {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
