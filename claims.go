@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
 )
 
 // This file is the claims codec: the JWT rules (RFC 7519) on top of the
@@ -21,7 +23,7 @@ func isRegisteredClaim(name string) bool { return slices.Contains(registeredClai
 // registeredFoldKeys are the foldKey of each registered claim name.
 var registeredFoldKeys = func() (keys [len(registeredClaims)]uint64) {
 	for i, r := range registeredClaims {
-		keys[i] = foldKey([]byte(r))
+		keys[i] = jsonx.FoldKey([]byte(r))
 	}
 	return keys
 }()
@@ -30,7 +32,7 @@ var registeredFoldKeys = func() (keys [len(registeredClaims)]uint64) {
 // to case, if there is one. It runs for every private member of a claims
 // set, so short ASCII names are compared by their fold keys alone.
 func registeredUpToCase(name []byte) (string, bool) {
-	key := foldKey(name)
+	key := jsonx.FoldKey(name)
 	for i, r := range registeredClaims {
 		if key != 0 {
 			if key == registeredFoldKeys[i] {
@@ -83,13 +85,13 @@ func decodeClaimsInto(c *Claims, one *[1]string, data []byte, w *claimWatch, m *
 	// case from a registered or a watched name (checked below). Between
 	// them these refuse every pair of names encoding/json would confuse.
 	var seen [len(registeredClaims)]bool
-	var private memberNames
-	r := jsonReader{data: data}
-	if err := r.beginObject(); err != nil {
+	var private jsonx.MemberNames
+	r := jsonx.Reader{Data: data}
+	if err := r.BeginObject(); err != nil {
 		return err
 	}
 	for first := true; ; first = false {
-		name, more, err := r.nextMember(first)
+		name, more, err := r.NextMember(first)
 		if err != nil {
 			return err
 		}
@@ -99,53 +101,53 @@ func decodeClaimsInto(c *Claims, one *[1]string, data []byte, w *claimWatch, m *
 		switch string(name) {
 		case "iss":
 			if err = once(&seen[0], name); err == nil {
-				c.Issuer, err = r.knownString(known)
+				c.Issuer, err = r.KnownString(known)
 			}
 		case "sub":
 			if err = once(&seen[1], name); err == nil {
-				c.Subject, err = r.knownString(known)
+				c.Subject, err = r.KnownString(known)
 			}
 		case "aud":
 			if err = once(&seen[2], name); err == nil {
-				c.Audience, err = r.stringOrStrings(known, one)
+				c.Audience, err = readStringOrStrings(&r, known, one)
 			}
 		case "exp":
 			if err = once(&seen[3], name); err == nil {
-				c.ExpiresAt, err = r.date()
+				c.ExpiresAt, err = readDate(&r)
 			}
 		case "nbf":
 			if err = once(&seen[4], name); err == nil {
-				c.NotBefore, err = r.date()
+				c.NotBefore, err = readDate(&r)
 			}
 		case "iat":
 			if err = once(&seen[5], name); err == nil {
-				c.IssuedAt, err = r.date()
+				c.IssuedAt, err = readDate(&r)
 			}
 		case "jti":
 			if err = once(&seen[6], name); err == nil {
-				c.ID, err = r.string()
+				c.ID, err = r.String()
 			}
 		case "sgen":
 			if err = once(&seen[7], name); err == nil {
-				c.SubjectGeneration, err = r.generation()
+				c.SubjectGeneration, err = readGeneration(&r)
 			}
 		default:
 			if reg, ok := registeredUpToCase(name); ok {
 				return fmt.Errorf("claim %q differs from %q only in case", clip(string(name)), reg)
 			}
-			if err := private.add(name); err != nil {
+			if err := private.Add(name); err != nil {
 				return err
 			}
-			start := r.pos
-			if err = r.skip(0); err == nil {
-				err = w.see(name, start, r.pos, m)
+			start := r.Pos
+			if err = r.Skip(0); err == nil {
+				err = w.see(name, start, r.Pos, m)
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("claim %q: %w", clip(string(name)), err)
 		}
 	}
-	return r.finish()
+	return r.Finish()
 }
 
 // once marks a member as seen and refuses a second one: with duplicates, two
@@ -163,29 +165,29 @@ func once(seen *bool, name []byte) error {
 // It reads the members up to the first "iss" and nothing after it; the
 // claims set is decoded in full, strictly, only once the signature holds.
 func unverifiedIssuer(payload []byte) ([]byte, bool) {
-	r := jsonReader{data: payload}
-	if r.beginObject() != nil {
+	r := jsonx.Reader{Data: payload}
+	if r.BeginObject() != nil {
 		return nil, false
 	}
 	for first := true; ; first = false {
-		name, more, err := r.nextMember(first)
+		name, more, err := r.NextMember(first)
 		if err != nil || !more {
 			return nil, false
 		}
 		if string(name) == "iss" {
-			s, err := r.stringBytes()
+			s, err := r.StringBytes()
 			return s, err == nil
 		}
-		if r.skip(0) != nil {
+		if r.Skip(0) != nil {
 			return nil, false
 		}
 	}
 }
 
-// generation reads "sgen": a JSON integer, 1 or more, that fits in 64
+// readGeneration reads "sgen": a JSON integer, 1 or more, that fits in 64
 // bits.
-func (r *jsonReader) generation() (int64, error) {
-	lit, err := r.number()
+func readGeneration(r *jsonx.Reader) (int64, error) {
+	lit, err := r.Number()
 	if err != nil {
 		return 0, errors.New("not a JSON number")
 	}
@@ -200,11 +202,11 @@ func (r *jsonReader) generation() (int64, error) {
 // refused rather than overflowing time arithmetic.
 const maxNumericDate = 253402300799
 
-// date reads an RFC 7519 NumericDate: a JSON number (never a string) of
+// readDate reads an RFC 7519 NumericDate: a JSON number (never a string) of
 // seconds since the epoch, possibly with a fraction, between 0 and
 // maxNumericDate.
-func (r *jsonReader) date() (time.Time, error) {
-	lit, err := r.number()
+func readDate(r *jsonx.Reader) (time.Time, error) {
+	lit, err := r.Number()
 	if err != nil {
 		return time.Time{}, errors.New("not a JSON number")
 	}
@@ -222,12 +224,12 @@ func (r *jsonReader) date() (time.Time, error) {
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
 }
 
-// stringOrStrings reads a value that is a string or an array of strings,
+// readStringOrStrings reads a value that is a string or an array of strings,
 // the two forms of "aud".
-func (r *jsonReader) stringOrStrings(known []string, one *[1]string) ([]string, error) {
-	switch r.peek() {
+func readStringOrStrings(r *jsonx.Reader, known []string, one *[1]string) ([]string, error) {
+	switch r.Peek() {
 	case '"':
-		s, err := r.knownString(known)
+		s, err := r.KnownString(known)
 		if err != nil {
 			return nil, err
 		}
@@ -238,8 +240,8 @@ func (r *jsonReader) stringOrStrings(known []string, one *[1]string) ([]string, 
 		return []string{s}, nil
 	case '[':
 		list := []string{}
-		err := r.array(func() error {
-			s, err := r.knownString(known)
+		err := r.Array(func() error {
+			s, err := r.KnownString(known)
 			if err != nil {
 				return errors.New("not an array of strings")
 			}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
 )
 
 // appendClaims writes c as a JSON object: the registered claims in a fixed
@@ -27,17 +29,17 @@ func appendClaims(buf []byte, c *Claims) ([]byte, error) {
 	}
 	if c.Issuer != "" {
 		member("iss")
-		buf = appendJSONString(buf, c.Issuer)
+		buf = jsonx.AppendString(buf, c.Issuer)
 	}
 	if c.Subject != "" {
 		member("sub")
-		buf = appendJSONString(buf, c.Subject)
+		buf = jsonx.AppendString(buf, c.Subject)
 	}
 	switch len(c.Audience) {
 	case 0:
 	case 1:
 		member("aud")
-		buf = appendJSONString(buf, c.Audience[0])
+		buf = jsonx.AppendString(buf, c.Audience[0])
 	default:
 		member("aud")
 		for i, a := range c.Audience {
@@ -46,7 +48,7 @@ func appendClaims(buf []byte, c *Claims) ([]byte, error) {
 			} else {
 				buf = append(buf, ',')
 			}
-			buf = appendJSONString(buf, a)
+			buf = jsonx.AppendString(buf, a)
 		}
 		buf = append(buf, ']')
 	}
@@ -61,7 +63,7 @@ func appendClaims(buf []byte, c *Claims) ([]byte, error) {
 	}
 	if c.ID != "" {
 		member("jti")
-		buf = appendJSONString(buf, c.ID)
+		buf = jsonx.AppendString(buf, c.ID)
 	}
 	if c.SubjectGeneration != 0 {
 		member("sgen")
@@ -76,9 +78,9 @@ func appendClaims(buf []byte, c *Claims) ([]byte, error) {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		var seen memberNames
+		var seen jsonx.MemberNames
 		for _, name := range names {
-			if err := seen.add([]byte(name)); err != nil {
+			if err := seen.Add([]byte(name)); err != nil {
 				return nil, fmt.Errorf("private claims: %w", err)
 			}
 			v, err := json.Marshal(c.Private[name])
@@ -89,7 +91,7 @@ func appendClaims(buf []byte, c *Claims) ([]byte, error) {
 				buf = append(buf, ',')
 			}
 			comma = true
-			buf = appendJSONString(buf, name)
+			buf = jsonx.AppendString(buf, name)
 			buf = append(buf, ':')
 			buf = append(buf, v...)
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
 )
 
 func TestDecodeClaims(t *testing.T) {
@@ -207,7 +209,7 @@ func FuzzAppendJSONString(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		var ours, theirs string
-		if err := json.Unmarshal(appendJSONString(nil, s), &ours); err != nil {
+		if err := json.Unmarshal(jsonx.AppendString(nil, s), &ours); err != nil {
 			t.Fatalf("%q encodes to invalid JSON: %v", s, err)
 		}
 		std, _ := json.Marshal(s)

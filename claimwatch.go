@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
 )
 
 // maxWatchedClaims is the most private claims a verifier watches: those
@@ -74,7 +76,7 @@ func (w *claimWatch) see(name []byte, start, end int, m *watchMatch) error {
 			if m.spans != nil {
 				m.spans[i] = valueSpan{start, end}
 			}
-		case sameUpToCase(name, want):
+		case jsonx.SameUpToCase(name, want):
 			return fmt.Errorf("claim %q differs from %q only in case", clip(string(name)), want)
 		}
 	}
@@ -106,9 +108,9 @@ func (w *claimWatch) auditAttrs(payload []byte, m *watchMatch) []slog.Attr {
 // auditValue renders a raw private claim value for an event: a JSON string
 // as its text, anything else as compact JSON text.
 func auditValue(raw []byte) string {
-	r := jsonReader{data: raw}
-	if r.peek() == '"' {
-		if s, err := r.string(); err == nil {
+	r := jsonx.Reader{Data: raw}
+	if r.Peek() == '"' {
+		if s, err := r.String(); err == nil {
 			return s
 		}
 	}

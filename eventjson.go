@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
+	"github.com/jwtaudit/jwtaudit/internal/timetext"
 )
 
 // AppendJSON appends e to dst as one line of JSON ending in a newline:
@@ -25,15 +28,15 @@ func (e Event) AppendJSON(dst []byte, lead ...slog.Attr) []byte {
 }
 
 // appendJSON is AppendJSON, writing the event's own times through c (see
-// secondText) when it is not nil.
+// timetext.Second) when it is not nil.
 func (e *Event) appendJSON(dst []byte, lead []slog.Attr, c *timeTexts) []byte {
-	if !c.forTime().plain(e.Time) || !c.forExpiry().plain(e.ExpiresAt) || !plainAttrs(lead, 0) || !plainAttrs(e.Claims, 0) || !plainAttrs(e.Attrs, 0) {
+	if !c.forTime().Plain(e.Time) || !c.forExpiry().Plain(e.ExpiresAt) || !plainAttrs(lead, 0) || !plainAttrs(e.Claims, 0) || !plainAttrs(e.Attrs, 0) {
 		return e.appendJSONBySlog(dst, lead)
 	}
 	dst = append(dst, '{')
 	if !e.Time.IsZero() {
 		dst = append(dst, `"time":"`...)
-		dst = appendRFC3339Nano(dst, e.Time, c.forTime())
+		dst = timetext.AppendRFC3339Nano(dst, e.Time, c.forTime())
 		dst = append(dst, `",`...)
 	}
 	dst = append(dst, `"level":"`...)
@@ -64,14 +67,14 @@ func (e *Event) appendJSON(dst []byte, lead []slog.Attr, c *timeTexts) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendMarshaledString(dst, a)
+			dst = jsonx.AppendMarshaledString(dst, a)
 		}
 		dst = append(dst, ']')
 	}
 	dst = appendStringField(dst, "jti", e.ID)
 	if !e.ExpiresAt.IsZero() {
 		dst = append(dst, `,"exp":"`...)
-		dst = appendRFC3339Nano(dst, e.ExpiresAt, c.forExpiry())
+		dst = timetext.AppendRFC3339Nano(dst, e.ExpiresAt, c.forExpiry())
 		dst = append(dst, '"')
 	}
 	if !e.Fingerprint.IsZero() {
@@ -99,16 +102,16 @@ func (e *Event) appendJSON(dst []byte, lead []slog.Attr, c *timeTexts) []byte {
 
 // timeTexts are the second caches of one line buffer: one for event times,
 // which follow the clock, one for expiry times, which follow the tokens.
-type timeTexts struct{ time, exp secondText }
+type timeTexts struct{ time, exp timetext.Second }
 
-func (c *timeTexts) forTime() *secondText {
+func (c *timeTexts) forTime() *timetext.Second {
 	if c == nil {
 		return nil
 	}
 	return &c.time
 }
 
-func (c *timeTexts) forExpiry() *secondText {
+func (c *timeTexts) forExpiry() *timetext.Second {
 	if c == nil {
 		return nil
 	}
@@ -134,7 +137,7 @@ func appendStringField(dst []byte, key, value string) []byte {
 	dst = append(dst, ',', '"')
 	dst = append(dst, key...)
 	dst = append(dst, '"', ':')
-	return appendJSONString(dst, value)
+	return jsonx.AppendString(dst, value)
 }
 
 // appendAttrsJSON writes attributes that plainAttrs accepted, each after a
@@ -144,11 +147,11 @@ func appendAttrsJSON(dst []byte, attrs []slog.Attr, opening bool) []byte {
 		if i > 0 || !opening {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, a.Key)
+		dst = jsonx.AppendString(dst, a.Key)
 		dst = append(dst, ':')
 		switch v := a.Value; v.Kind() {
 		case slog.KindString:
-			dst = appendJSONString(dst, v.String())
+			dst = jsonx.AppendString(dst, v.String())
 		case slog.KindInt64:
 			dst = strconv.AppendInt(dst, v.Int64(), 10)
 		case slog.KindUint64:
@@ -187,7 +190,7 @@ func plainAttrs(attrs []slog.Attr, depth int) bool {
 		switch v := a.Value; v.Kind() {
 		case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool, slog.KindDuration:
 		case slog.KindTime:
-			if !plainTime(v.Time()) {
+			if !timetext.Plain(v.Time()) {
 				return false
 			}
 		case slog.KindGroup:
@@ -201,36 +204,6 @@ func plainAttrs(attrs []slog.Attr, depth int) bool {
 	}
 	return true
 }
-
-// plainTime reports whether slog writes t as RFC 3339 text alone: it adds
-// an error to a time whose year, in t's own zone, has other than four
-// digits. A time more than two days inside that range, in a zone less than
-// two days from UTC (every real one), is one without working out its year,
-// which costs as much as writing it; a time.FixedZone can be any distance
-// from UTC, and its times have their year worked out.
-func plainTime(t time.Time) bool {
-	if u := t.Unix(); u > firstPlainSecond && u < lastPlainSecond {
-		if t.Location() == time.UTC {
-			return true
-		}
-		if _, offset := t.Zone(); offset > -maxPlainOffset && offset < maxPlainOffset {
-			return true
-		}
-	}
-	y := t.Year()
-	return y >= 0 && y < 10000
-}
-
-// maxPlainOffset is the margin firstPlainSecond and lastPlainSecond leave,
-// in seconds: two days.
-const maxPlainOffset = 2 * 86400
-
-// firstPlainSecond and lastPlainSecond are two days after the start of
-// year 0 and two days before the end of year 9999, in Unix seconds.
-const (
-	firstPlainSecond = -62167219200 + 2*86400
-	lastPlainSecond  = 253402300799 - 2*86400
-)
 
 // appendJSONBySlog writes e through slog's JSON handler: for the events
 // that AppendJSON does not write itself.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jwtaudit/jwtaudit/internal/allocs"
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
+	"github.com/jwtaudit/jwtaudit/internal/timetext"
 )
 
 // slogLine is what slog's JSON handler with default options writes for e
@@ -49,7 +51,7 @@ func checkSameAsSlog(tb testing.TB, e Event, direct bool, lead ...slog.Attr) {
 		tb.Fatalf("AppendJSON wrote\n%s\nslog writes\n%s", got, want)
 	}
 	checkCachedTimes(tb, e, want, lead)
-	if isDirect := plainTime(e.Time) && plainTime(e.ExpiresAt) && plainAttrs(lead, 0) && plainAttrs(e.Claims, 0) && plainAttrs(e.Attrs, 0); isDirect != direct {
+	if isDirect := timetext.Plain(e.Time) && timetext.Plain(e.ExpiresAt) && plainAttrs(lead, 0) && plainAttrs(e.Claims, 0) && plainAttrs(e.Attrs, 0); isDirect != direct {
 		tb.Fatalf("written directly: %v, want %v", isDirect, direct)
 	}
 }
@@ -308,14 +310,7 @@ func TestJSONSinkIsLentTheAudience(t *testing.T) {
 // escaping (every op, outcome, reason and message, known or not) to plain
 // ASCII.
 func TestEventNamesNeedNoEscaping(t *testing.T) {
-	plain := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if !plainASCII[s[i]] {
-				return false
-			}
-		}
-		return s != ""
-	}
+	plain := jsonx.Plain
 	for i := range 256 {
 		for _, name := range []string{Op(i).String(), Outcome(i).String(), Reason(i).String()} {
 			if !plain(name) {

@@ -3,6 +3,8 @@ package jwtaudit
 import (
 	"errors"
 	"fmt"
+
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
 )
 
 // rawHeader is a protected header as read, its values still bytes: the
@@ -31,13 +33,13 @@ var headerNames = [...][]byte{
 func decodeHeader(data []byte) (rawHeader, error) {
 	var h rawHeader
 	var seen [4]bool // alg kid typ cty; other names go to others
-	var others memberNames
-	r := jsonReader{data: data}
-	if err := r.beginObject(); err != nil {
+	var others jsonx.MemberNames
+	r := jsonx.Reader{Data: data}
+	if err := r.BeginObject(); err != nil {
 		return h, err
 	}
 	for first := true; ; first = false {
-		name, more, err := r.nextMember(first)
+		name, more, err := r.NextMember(first)
 		if err != nil {
 			return h, err
 		}
@@ -60,14 +62,14 @@ func decodeHeader(data []byte) (rawHeader, error) {
 			return h, errors.New("a JWE is not a signed token")
 		default:
 			for _, known := range headerNames {
-				if sameUpToCase(name, known) {
+				if jsonx.SameUpToCase(name, known) {
 					return h, fmt.Errorf("header %q differs from %q only in case", clip(string(name)), known)
 				}
 			}
-			if err = others.add(name); err != nil {
+			if err = others.Add(name); err != nil {
 				return h, err
 			}
-			if err = r.skip(0); err != nil {
+			if err = r.Skip(0); err != nil {
 				return h, err
 			}
 			continue
@@ -75,23 +77,23 @@ func decodeHeader(data []byte) (rawHeader, error) {
 		if err != nil {
 			return h, err
 		}
-		if *dst, err = r.stringBytes(); err != nil {
+		if *dst, err = r.StringBytes(); err != nil {
 			return h, fmt.Errorf("header %q: %w", name, err)
 		}
 	}
-	return h, r.finish()
+	return h, r.Finish()
 }
 
 // appendHeader writes the protected header the issuer puts on every token
 // signed with k. Fixed member order keeps tokens byte-for-byte reproducible.
 func appendHeader(buf []byte, k *Key, typ string) []byte {
 	buf = append(buf, `{"alg":`...)
-	buf = appendJSONString(buf, string(k.alg))
+	buf = jsonx.AppendString(buf, string(k.alg))
 	buf = append(buf, `,"kid":`...)
-	buf = appendJSONString(buf, k.id)
+	buf = jsonx.AppendString(buf, k.id)
 	if typ != "" {
 		buf = append(buf, `,"typ":`...)
-		buf = appendJSONString(buf, typ)
+		buf = jsonx.AppendString(buf, typ)
 	}
 	return append(buf, '}')
 }

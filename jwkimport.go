@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jwtaudit/jwtaudit/internal/jsonx"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
@@ -84,14 +85,14 @@ func jwkSetMembers(data []byte) ([]json.RawMessage, error) {
 // one). A member named twice is refused: readers disagree on which of the
 // two counts (jwx keeps the last).
 func jwkKid(raw []byte) (string, error) {
-	r := jsonReader{data: raw}
-	if err := r.beginObject(); err != nil {
+	r := jsonx.Reader{Data: raw}
+	if err := r.BeginObject(); err != nil {
 		return "", err
 	}
 	var kid string
 	seen := make(map[string]bool, 8)
 	for first := true; ; first = false {
-		name, more, err := r.nextMember(first)
+		name, more, err := r.NextMember(first)
 		if err != nil {
 			return kid, err
 		}
@@ -103,15 +104,15 @@ func jwkKid(raw []byte) (string, error) {
 		}
 		seen[string(name)] = true
 		if string(name) == "kid" {
-			kid, err = r.string()
+			kid, err = r.String()
 		} else {
-			err = r.skip(0)
+			err = r.Skip(0)
 		}
 		if err != nil {
 			return kid, fmt.Errorf("member %q: %w", clip(string(name)), err)
 		}
 	}
-	return kid, r.finish()
+	return kid, r.Finish()
 }
 
 // kidForError is a JWK's "kid" as far as it can be read, to name the JWK

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/jwtaudit/jwtaudit/internal/weakkey"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
@@ -192,7 +193,7 @@ func (k *Key) setRSA(material any) error {
 		return fmt.Errorf("RSA key is %d bits; at least %d are required", bits, minRSABits)
 	case bits > maxRSABits:
 		return fmt.Errorf("RSA key is %d bits; at most %d are accepted", bits, maxRSABits)
-	case hasROCAFingerprint(pub.N):
+	case weakkey.HasROCAFingerprint(pub.N):
 		return errors.New("RSA key has the structure of CVE-2017-15361 (ROCA): its private key can be computed from it")
 	}
 	k.public, k.sigLen = pub, pub.Size()
@@ -246,7 +247,7 @@ func (k *Key) setEd25519(material any) error {
 	default:
 		return fmt.Errorf("material of type %T does not fit EdDSA", material)
 	}
-	if err := checkEd25519Public(pub); err != nil {
+	if err := weakkey.CheckEd25519Public(pub); err != nil {
 		return err
 	}
 	k.public, k.sigLen = pub, ed25519.SignatureSize

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jwtaudit/jwtaudit/internal/weakkey"
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
 
@@ -188,7 +189,7 @@ func hugeRSAPublic(bits int) *rsa.PublicKey {
 func rocaPublic(tb testing.TB, bits int) *rsa.PublicKey {
 	tb.Helper()
 	m := big.NewInt(1)
-	for _, p := range rocaPrimes {
+	for _, p := range weakkey.ROCAPrimes {
 		m.Mul(m, new(big.Int).SetUint64(p))
 	}
 	residue := new(big.Int).Exp(big.NewInt(65537), big.NewInt(1234567), m)
@@ -196,7 +197,7 @@ func rocaPublic(tb testing.TB, bits int) *rsa.PublicKey {
 	for {
 		n := new(big.Int).Add(new(big.Int).Mul(k, m), residue)
 		if n.Bit(0) == 1 && n.BitLen() == bits {
-			if !hasROCAFingerprint(n) {
+			if !weakkey.HasROCAFingerprint(n) {
 				tb.Fatal("the constructed modulus lacks the fingerprint")
 			}
 			return &rsa.PublicKey{N: n, E: 65537}
@@ -209,7 +210,7 @@ func rocaPublic(tb testing.TB, bits int) *rsa.PublicKey {
 // refuse keys made the ordinary way.
 func TestROCAFingerprintSparesOrdinaryKeys(t *testing.T) {
 	for _, name := range []string{"rsa2048.pem", "rsa2048-other.pem"} {
-		if k := loadPrivate(t, name).(*rsa.PrivateKey); hasROCAFingerprint(k.N) {
+		if k := loadPrivate(t, name).(*rsa.PrivateKey); weakkey.HasROCAFingerprint(k.N) {
 			t.Errorf("%s is taken for a ROCA key", name)
 		}
 	}

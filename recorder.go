@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jwtaudit/jwtaudit/internal/textclip"
 )
 
 // recorder completes the events of one producer (an Issuer, a Verifier, a
@@ -219,13 +221,13 @@ func copyOf[T any](s []T, extra int) []T {
 // an outsized claim of the service's own can fill the audit trail, or make
 // a record too long for its store to read back.
 const (
-	maxUnverifiedLen       = 256  // each string copied from a rejected token
-	maxUnverifiedAudiences = 8    // "aud" values copied from a rejected token
-	maxDetailLen           = 1024 // an error message
-	maxEventString         = 1024 // any string of any event, verified or not
-	maxAudiences           = 32   // "aud" values of any event
-	maxContextAttrs        = 32   // attributes WithContextAttrs adds
-	maxAttrDepth           = 4    // groups within groups whose strings are bounded
+	maxUnverifiedLen       = textclip.MaxUnverified // each string copied from a rejected token
+	maxUnverifiedAudiences = 8                      // "aud" values copied from a rejected token
+	maxDetailLen           = 1024                   // an error message
+	maxEventString         = 1024                   // any string of any event, verified or not
+	maxAudiences           = 32                     // "aud" values of any event
+	maxContextAttrs        = 32                     // attributes WithContextAttrs adds
+	maxAttrDepth           = 4                      // groups within groups whose strings are bounded
 )
 
 // bound clips every field and string attribute of the event to
@@ -296,17 +298,8 @@ func (e *Event) clipUnverified() {
 }
 
 // clip shortens an unverified string to maxUnverifiedLen bytes.
-func clip(s string) string { return clipTo(s, maxUnverifiedLen) }
+func clip(s string) string { return textclip.To(s, maxUnverifiedLen) }
 
 // clipTo shortens s to at most max bytes, on a rune boundary, marking the
 // cut with "…".
-func clipTo(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func clipTo(s string, max int) string { return textclip.To(s, max) }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jwtaudit/jwtaudit/internal/urlredact"
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
@@ -124,7 +125,7 @@ func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOption
 	case u.Scheme == "https":
 	case u.Scheme == "http" && opts.InsecureAllowHTTP:
 	default:
-		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %q is not an https URL (InsecureAllowHTTP allows http)", redactURL(u))
+		return nil, fmt.Errorf("jwtaudit: NewRemoteKeySet: %q is not an https URL (InsecureAllowHTTP allows http)", urlredact.URL(u))
 	}
 	if opts.MinRefresh < 0 || opts.MaxRefresh < 0 || opts.RefreshRateLimit < 0 || opts.Timeout < 0 || opts.MaxBytes < 0 {
 		return nil, errors.New("jwtaudit: NewRemoteKeySet: negative option")
@@ -138,7 +139,7 @@ func NewRemoteKeySet(ctx context.Context, rawURL string, opts RemoteKeySetOption
 		return nil, errors.New("jwtaudit: NewRemoteKeySet: MaxRefresh is below MinRefresh")
 	}
 
-	r := &RemoteKeySet{url: rawURL, shown: redactURL(u), opts: opts, rec: newRecorder(cfg.audit), firstFetch: make(chan struct{})}
+	r := &RemoteKeySet{url: rawURL, shown: urlredact.URL(u), opts: opts, rec: newRecorder(cfg.audit), firstFetch: make(chan struct{})}
 	r.keys.Store(&remoteKeys{byID: map[string]*Key{}})
 	r.http = r.newHTTPClient()
 
@@ -194,7 +195,7 @@ func (r *RemoteKeySet) newHTTPClient() *http.Client {
 			return errors.New("too many redirects")
 		}
 		if req.URL.Scheme != "https" && !r.opts.InsecureAllowHTTP {
-			return fmt.Errorf("redirect to %s, which is not https", redactURL(req.URL))
+			return fmt.Errorf("redirect to %s, which is not https", urlredact.URL(req.URL))
 		}
 		return nil
 	}
@@ -426,7 +427,7 @@ func (r *RemoteKeySet) scrub(err error) error {
 	msg := err.Error()
 	u, perr := url.Parse(r.url)
 	if perr != nil {
-		return &scrubbedError{msg: "(an error naming the JWKS URL)", cause: err}
+		return &urlredact.ScrubbedError{Msg: "(an error naming the JWKS URL)", Cause: err}
 	}
 	for _, spelling := range []string{r.url, u.Redacted(), u.String()} {
 		msg = strings.ReplaceAll(msg, spelling, r.shown)
@@ -440,9 +441,9 @@ func (r *RemoteKeySet) scrub(err error) error {
 		}
 	}
 	if u.RawQuery != "" {
-		msg = strings.ReplaceAll(msg, u.RawQuery, redactQuery(u.Query()))
+		msg = strings.ReplaceAll(msg, u.RawQuery, urlredact.Query(u.Query()))
 	}
-	return &scrubbedError{msg: msg, cause: err}
+	return &urlredact.ScrubbedError{Msg: msg, Cause: err}
 }
 
 // Close stops the background refresh and waits for its goroutines. After

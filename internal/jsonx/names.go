@@ -1,13 +1,15 @@
-package jwtaudit
+package jsonx
 
 import (
 	"bytes"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/jwtaudit/jwtaudit/internal/textclip"
 )
 
-// memberNames collects the member names of one JSON object as they are
+// MemberNames collects the member names of one JSON object as they are
 // read and refuses a name that repeats an earlier one, exactly or up to
 // case. encoding/json matches member names without regard to case (as
 // bytes.EqualFold does) and keeps the last of duplicates, so an object with
@@ -16,7 +18,7 @@ import (
 // The first names are kept in an array and compared one by one, which
 // costs no allocation for the objects a token has; past that, the names
 // go into a map keyed by their case-folded form.
-type memberNames struct {
+type MemberNames struct {
 	short  [16]memberName
 	n      int
 	folded map[string]struct{}
@@ -24,14 +26,14 @@ type memberNames struct {
 
 type memberName struct {
 	name []byte
-	key  uint64 // foldKey(name), or 0
+	key  uint64 // FoldKey(name), or 0
 }
 
-func (m *memberNames) add(name []byte) error {
+func (m *MemberNames) Add(name []byte) error {
 	if m.folded != nil {
 		return m.addFolded(name)
 	}
-	key := foldKey(name)
+	key := FoldKey(name)
 	for _, prev := range m.short[:m.n] {
 		if key != 0 && prev.key != 0 {
 			if key != prev.key {
@@ -49,16 +51,16 @@ func (m *memberNames) add(name []byte) error {
 	}
 	m.folded = make(map[string]struct{}, 4*len(m.short))
 	for _, prev := range m.short {
-		m.folded[string(appendFolded(nil, prev.name))] = struct{}{}
+		m.folded[string(AppendFolded(nil, prev.name))] = struct{}{}
 	}
 	return m.addFolded(name)
 }
 
-func (m *memberNames) addFolded(name []byte) error {
+func (m *MemberNames) addFolded(name []byte) error {
 	var buf [32]byte
-	folded := appendFolded(buf[:0], name)
+	folded := AppendFolded(buf[:0], name)
 	if _, dup := m.folded[string(folded)]; dup {
-		return fmt.Errorf("member %q repeats an earlier name, up to case", clip(string(name)))
+		return fmt.Errorf("member %q repeats an earlier name, up to case", textclip.To(string(name), textclip.MaxUnverified))
 	}
 	m.folded[string(folded)] = struct{}{}
 	return nil
@@ -66,17 +68,17 @@ func (m *memberNames) addFolded(name []byte) error {
 
 func duplicateMember(prev, name []byte) error {
 	if bytes.Equal(prev, name) {
-		return fmt.Errorf("duplicate member %q", clip(string(name)))
+		return fmt.Errorf("duplicate member %q", textclip.To(string(name), textclip.MaxUnverified))
 	}
-	return fmt.Errorf("members %q and %q differ only in case", clip(string(prev)), clip(string(name)))
+	return fmt.Errorf("members %q and %q differ only in case", textclip.To(string(prev), textclip.MaxUnverified), textclip.To(string(name), textclip.MaxUnverified))
 }
 
-// foldKey packs a short ASCII name, upper-cased, with its length in the top
+// FoldKey packs a short ASCII name, upper-cased, with its length in the top
 // byte, so that two such names are equal up to case exactly when their
 // keys are equal. It returns 0 for names it cannot pack (empty, longer than
 // 7 bytes, or not ASCII: "ſ" and the Kelvin sign fold into ASCII letters),
 // which are compared with bytes.EqualFold instead.
-func foldKey(name []byte) uint64 {
+func FoldKey(name []byte) uint64 {
 	if len(name) == 0 || len(name) > 7 {
 		return 0
 	}
@@ -93,19 +95,19 @@ func foldKey(name []byte) uint64 {
 	return key
 }
 
-// sameUpToCase reports whether two names would be taken for one by
+// SameUpToCase reports whether two names would be taken for one by
 // encoding/json.
-func sameUpToCase(a, b []byte) bool {
-	if ka, kb := foldKey(a), foldKey(b); ka != 0 && kb != 0 {
+func SameUpToCase(a, b []byte) bool {
+	if ka, kb := FoldKey(a), FoldKey(b); ka != 0 && kb != 0 {
 		return ka == kb
 	}
 	return bytes.EqualFold(a, b)
 }
 
-// appendFolded appends the case-folded form of name, as encoding/json
+// AppendFolded appends the case-folded form of name, as encoding/json
 // computes it: two names have the same folded form exactly when
 // bytes.EqualFold reports them equal.
-func appendFolded(out, name []byte) []byte {
+func AppendFolded(out, name []byte) []byte {
 	for i := 0; i < len(name); {
 		if c := name[i]; c < utf8.RuneSelf {
 			if 'a' <= c && c <= 'z' {

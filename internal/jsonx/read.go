@@ -1,4 +1,8 @@
-package jwtaudit
+// Package jsonx reads and writes the small JSON objects of tokens and
+// events: a strict, allocation-light reader of RFC 8259 JSON, the
+// member-name checks that keep two readers from disagreeing about an
+// object, and a writer of JSON strings as log/slog writes them.
+package jsonx
 
 import (
 	"errors"
@@ -6,32 +10,32 @@ import (
 	"unicode/utf8"
 )
 
-// jsonReader is a strict, allocation-light reader of RFC 8259 JSON, for the
+// Reader is a strict, allocation-light reader of RFC 8259 JSON, for the
 // two small objects of a token, its header and its claims set. It exists
 // because the claims decoder is the verifier's hot spot, and because
 // encoding/json is lenient where a verifier must not be: it accepts invalid
 // UTF-8 and lone surrogates, and keeps the last of duplicate members. This
 // reader rejects invalid UTF-8, lone surrogates, control characters and bad
 // number syntax, and hands member names to its caller to match exactly;
-// every object it skips must have unique member names (see memberNames).
+// every object it skips must have unique member names (see MemberNames).
 // What the JWT rules add (numeric dates, "aud" as a string or an array) is
 // in the claims codec.
-type jsonReader struct {
-	data []byte
-	pos  int
+type Reader struct {
+	Data []byte // the JSON text
+	Pos  int    // the place of the next byte to read
 }
 
-// maxJSONDepth bounds nesting in skipped values so that a deep "[[[[…" cannot
+// MaxDepth bounds nesting in skipped values so that a deep "[[[[…" cannot
 // exhaust the stack; claims have no reason to nest deeper.
-const maxJSONDepth = 32
+const MaxDepth = 32
 
-var errJSONSyntax = errors.New("invalid JSON")
+var ErrSyntax = errors.New("invalid JSON")
 
-func (r *jsonReader) skipSpace() {
-	for r.pos < len(r.data) {
-		switch r.data[r.pos] {
+func (r *Reader) skipSpace() {
+	for r.Pos < len(r.Data) {
+		switch r.Data[r.Pos] {
 		case ' ', '\t', '\n', '\r':
-			r.pos++
+			r.Pos++
 		default:
 			return
 		}
@@ -39,59 +43,59 @@ func (r *jsonReader) skipSpace() {
 }
 
 // peek returns the next non-space byte without consuming it, or 0 at the end.
-func (r *jsonReader) peek() byte {
+func (r *Reader) Peek() byte {
 	r.skipSpace()
-	if r.pos < len(r.data) {
-		return r.data[r.pos]
+	if r.Pos < len(r.Data) {
+		return r.Data[r.Pos]
 	}
 	return 0
 }
 
-func (r *jsonReader) expect(c byte) error {
-	if r.peek() != c {
-		return errJSONSyntax
+func (r *Reader) expect(c byte) error {
+	if r.Peek() != c {
+		return ErrSyntax
 	}
-	r.pos++
+	r.Pos++
 	return nil
 }
 
 // finish checks that nothing but white space follows the top-level value.
-func (r *jsonReader) finish() error {
+func (r *Reader) Finish() error {
 	r.skipSpace()
-	if r.pos != len(r.data) {
+	if r.Pos != len(r.Data) {
 		return errors.New("data after the JSON object")
 	}
 	return nil
 }
 
 // beginObject consumes the opening brace of an object.
-func (r *jsonReader) beginObject() error {
-	if r.peek() != '{' {
+func (r *Reader) BeginObject() error {
+	if r.Peek() != '{' {
 		return errors.New("not a JSON object")
 	}
-	r.pos++
+	r.Pos++
 	return nil
 }
 
 // nextMember advances to the next member of the current object and returns
 // its name, consuming the colon after it; more is false after the closing
 // brace. first tells whether no member has been read yet.
-func (r *jsonReader) nextMember(first bool) (name []byte, more bool, err error) {
-	c := r.peek()
+func (r *Reader) NextMember(first bool) (name []byte, more bool, err error) {
+	c := r.Peek()
 	if c == '}' {
-		r.pos++
+		r.Pos++
 		return nil, false, nil
 	}
 	if !first {
 		if c != ',' {
-			return nil, false, errJSONSyntax
+			return nil, false, ErrSyntax
 		}
-		r.pos++
+		r.Pos++
 	}
-	if r.peek() != '"' {
-		return nil, false, errJSONSyntax
+	if r.Peek() != '"' {
+		return nil, false, ErrSyntax
 	}
-	if name, err = r.stringBytes(); err != nil {
+	if name, err = r.StringBytes(); err != nil {
 		return nil, false, err
 	}
 	if err = r.expect(':'); err != nil {
@@ -103,36 +107,36 @@ func (r *jsonReader) nextMember(first bool) (name []byte, more bool, err error) 
 // stringBytes reads a JSON string and returns its unescaped bytes. The result
 // aliases the input when the string has no escapes, so it must be copied
 // before the input is reused.
-func (r *jsonReader) stringBytes() ([]byte, error) {
-	if r.peek() != '"' {
+func (r *Reader) StringBytes() ([]byte, error) {
+	if r.Peek() != '"' {
 		return nil, errors.New("not a JSON string")
 	}
-	r.pos++
-	start := r.pos
+	r.Pos++
+	start := r.Pos
 	// Fast path: printable ASCII without escapes needs no copy. One table
 	// lookup a byte, as the writer's plainASCII is used.
-	i := r.pos
-	for i < len(r.data) && plainASCII[r.data[i]] {
+	i := r.Pos
+	for i < len(r.Data) && plainASCII[r.Data[i]] {
 		i++
 	}
-	if i < len(r.data) && r.data[i] == '"' {
-		r.pos = i + 1
-		return r.data[start:i], nil
+	if i < len(r.Data) && r.Data[i] == '"' {
+		r.Pos = i + 1
+		return r.Data[start:i], nil
 	}
-	r.pos = i
+	r.Pos = i
 	return r.stringSlow(start)
 }
 
 // stringSlow finishes a string that has escapes or non-ASCII bytes, starting
 // again from its first byte.
-func (r *jsonReader) stringSlow(start int) ([]byte, error) {
-	out := make([]byte, 0, r.pos-start+16)
-	out = append(out, r.data[start:r.pos]...)
-	for r.pos < len(r.data) {
-		c := r.data[r.pos]
+func (r *Reader) stringSlow(start int) ([]byte, error) {
+	out := make([]byte, 0, r.Pos-start+16)
+	out = append(out, r.Data[start:r.Pos]...)
+	for r.Pos < len(r.Data) {
+		c := r.Data[r.Pos]
 		switch {
 		case c == '"':
-			r.pos++
+			r.Pos++
 			return out, nil
 		case c < 0x20:
 			return nil, errors.New("control character in JSON string")
@@ -143,26 +147,26 @@ func (r *jsonReader) stringSlow(start int) ([]byte, error) {
 			}
 		case c < utf8.RuneSelf:
 			out = append(out, c)
-			r.pos++
+			r.Pos++
 		default:
-			ru, size := utf8.DecodeRune(r.data[r.pos:])
+			ru, size := utf8.DecodeRune(r.Data[r.Pos:])
 			if ru == utf8.RuneError && size <= 1 {
 				return nil, errors.New("invalid UTF-8 in JSON string")
 			}
-			out = append(out, r.data[r.pos:r.pos+size]...)
-			r.pos += size
+			out = append(out, r.Data[r.Pos:r.Pos+size]...)
+			r.Pos += size
 		}
 	}
-	return nil, errJSONSyntax
+	return nil, ErrSyntax
 }
 
-// escape decodes the escape sequence at r.pos (a backslash) onto out.
-func (r *jsonReader) escape(out []byte) ([]byte, error) {
-	if r.pos+1 >= len(r.data) {
-		return nil, errJSONSyntax
+// escape decodes the escape sequence at r.Pos (a backslash) onto out.
+func (r *Reader) escape(out []byte) ([]byte, error) {
+	if r.Pos+1 >= len(r.Data) {
+		return nil, ErrSyntax
 	}
-	c := r.data[r.pos+1]
-	r.pos += 2
+	c := r.Data[r.Pos+1]
+	r.Pos += 2
 	switch c {
 	case '"', '\\', '/':
 		return append(out, c), nil
@@ -179,18 +183,18 @@ func (r *jsonReader) escape(out []byte) ([]byte, error) {
 	case 'u':
 		ru, ok := r.hex4()
 		if !ok {
-			return nil, errJSONSyntax
+			return nil, ErrSyntax
 		}
 		if utf16.IsSurrogate(ru) {
 			// A high surrogate must be followed by an escaped low one;
 			// anything else is a lone surrogate, which is not text.
-			if r.pos+1 >= len(r.data) || r.data[r.pos] != '\\' || r.data[r.pos+1] != 'u' {
+			if r.Pos+1 >= len(r.Data) || r.Data[r.Pos] != '\\' || r.Data[r.Pos+1] != 'u' {
 				return nil, errors.New("lone surrogate in JSON string")
 			}
-			r.pos += 2
+			r.Pos += 2
 			lo, ok := r.hex4()
 			if !ok {
-				return nil, errJSONSyntax
+				return nil, ErrSyntax
 			}
 			if ru = utf16.DecodeRune(ru, lo); ru == utf8.RuneError {
 				return nil, errors.New("lone surrogate in JSON string")
@@ -198,17 +202,17 @@ func (r *jsonReader) escape(out []byte) ([]byte, error) {
 		}
 		return utf8.AppendRune(out, ru), nil
 	default:
-		return nil, errJSONSyntax
+		return nil, ErrSyntax
 	}
 }
 
 // hex4 reads the four hex digits of a \u escape.
-func (r *jsonReader) hex4() (rune, bool) {
-	if r.pos+4 > len(r.data) {
+func (r *Reader) hex4() (rune, bool) {
+	if r.Pos+4 > len(r.Data) {
 		return 0, false
 	}
 	var v rune
-	for _, c := range r.data[r.pos : r.pos+4] {
+	for _, c := range r.Data[r.Pos : r.Pos+4] {
 		switch {
 		case '0' <= c && c <= '9':
 			v = v<<4 | rune(c-'0')
@@ -220,13 +224,13 @@ func (r *jsonReader) hex4() (rune, bool) {
 			return 0, false
 		}
 	}
-	r.pos += 4
+	r.Pos += 4
 	return v, true
 }
 
 // string reads a JSON string into a Go string.
-func (r *jsonReader) string() (string, error) {
-	b, err := r.stringBytes()
+func (r *Reader) String() (string, error) {
+	b, err := r.StringBytes()
 	if err != nil {
 		return "", err
 	}
@@ -235,8 +239,8 @@ func (r *jsonReader) string() (string, error) {
 
 // knownString reads a JSON string, returning the element of known it equals
 // when there is one, so that expected values cost no allocation.
-func (r *jsonReader) knownString(known []string) (string, error) {
-	b, err := r.stringBytes()
+func (r *Reader) KnownString(known []string) (string, error) {
+	b, err := r.StringBytes()
 	if err != nil {
 		return "", err
 	}
@@ -250,9 +254,9 @@ func (r *jsonReader) knownString(known []string) (string, error) {
 
 // number reads a JSON number and returns its literal text, checked against
 // the grammar of RFC 8259 §6.
-func (r *jsonReader) number() ([]byte, error) {
+func (r *Reader) Number() ([]byte, error) {
 	r.skipSpace()
-	d, start := r.data, r.pos
+	d, start := r.Data, r.Pos
 	i := start
 	if i < len(d) && d[i] == '-' {
 		i++
@@ -270,7 +274,7 @@ func (r *jsonReader) number() ([]byte, error) {
 	if i < len(d) && d[i] == '.' {
 		i++
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return nil, errJSONSyntax
+			return nil, ErrSyntax
 		}
 		for i < len(d) && '0' <= d[i] && d[i] <= '9' {
 			i++
@@ -282,42 +286,42 @@ func (r *jsonReader) number() ([]byte, error) {
 			i++
 		}
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return nil, errJSONSyntax
+			return nil, ErrSyntax
 		}
 		for i < len(d) && '0' <= d[i] && d[i] <= '9' {
 			i++
 		}
 	}
-	r.pos = i
+	r.Pos = i
 	return d[start:i], nil
 }
 
 // skip validates and skips one value of any type.
-func (r *jsonReader) skip(depth int) error {
-	if depth > maxJSONDepth {
+func (r *Reader) Skip(depth int) error {
+	if depth > MaxDepth {
 		return errors.New("JSON nested too deeply")
 	}
-	switch c := r.peek(); {
+	switch c := r.Peek(); {
 	case c == '"':
-		_, err := r.stringBytes()
+		_, err := r.StringBytes()
 		return err
 	case c == '{':
-		r.pos++
-		var names memberNames
+		r.Pos++
+		var names MemberNames
 		for first := true; ; first = false {
-			name, more, err := r.nextMember(first)
+			name, more, err := r.NextMember(first)
 			if err != nil || !more {
 				return err
 			}
-			if err := names.add(name); err != nil {
+			if err := names.Add(name); err != nil {
 				return err
 			}
-			if err := r.skip(depth + 1); err != nil {
+			if err := r.Skip(depth + 1); err != nil {
 				return err
 			}
 		}
 	case c == '[':
-		return r.array(func() error { return r.skip(depth + 1) })
+		return r.Array(func() error { return r.Skip(depth + 1) })
 	case c == 't':
 		return r.literal("true")
 	case c == 'f':
@@ -325,41 +329,41 @@ func (r *jsonReader) skip(depth int) error {
 	case c == 'n':
 		return r.literal("null")
 	default:
-		_, err := r.number()
+		_, err := r.Number()
 		return err
 	}
 }
 
 // array reads an array, calling element once for each element with the
 // reader positioned at it.
-func (r *jsonReader) array(element func() error) error {
+func (r *Reader) Array(element func() error) error {
 	if err := r.expect('['); err != nil {
 		return err
 	}
-	if r.peek() == ']' {
-		r.pos++
+	if r.Peek() == ']' {
+		r.Pos++
 		return nil
 	}
 	for {
 		if err := element(); err != nil {
 			return err
 		}
-		switch r.peek() {
+		switch r.Peek() {
 		case ',':
-			r.pos++
+			r.Pos++
 		case ']':
-			r.pos++
+			r.Pos++
 			return nil
 		default:
-			return errJSONSyntax
+			return ErrSyntax
 		}
 	}
 }
 
-func (r *jsonReader) literal(word string) error {
-	if len(r.data)-r.pos < len(word) || string(r.data[r.pos:r.pos+len(word)]) != word {
-		return errJSONSyntax
+func (r *Reader) literal(word string) error {
+	if len(r.Data)-r.Pos < len(word) || string(r.Data[r.Pos:r.Pos+len(word)]) != word {
+		return ErrSyntax
 	}
-	r.pos += len(word)
+	r.Pos += len(word)
 	return nil
 }

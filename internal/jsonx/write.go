@@ -1,4 +1,4 @@
-package jwtaudit
+package jsonx
 
 import "unicode/utf8"
 
@@ -13,18 +13,18 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
-// appendJSONString writes s as a JSON string, escaped exactly as log/slog's
+// AppendString writes s as a JSON string, escaped exactly as log/slog's
 // JSON handler escapes a string value or a key, so that the audit encoder
 // writes slog's bytes: control characters other than \n, \r and \t as
 // \u00XX, U+2028 and U+2029 escaped, and invalid UTF-8 replaced by U+FFFD
 // (as encoding/json does, so that the strict reader accepts every token
 // this package issues).
-func appendJSONString(buf []byte, s string) []byte { return appendQuoted(buf, s, false) }
+func AppendString(buf []byte, s string) []byte { return appendQuoted(buf, s, false) }
 
-// appendMarshaledString writes s as encoding/json writes a string with
+// AppendMarshaledString writes s as encoding/json writes a string with
 // HTML escaping off (as slog writes a value it marshals, such as a slice):
 // like appendJSONString, except that \b and \f take their short forms.
-func appendMarshaledString(buf []byte, s string) []byte { return appendQuoted(buf, s, true) }
+func AppendMarshaledString(buf []byte, s string) []byte { return appendQuoted(buf, s, true) }
 
 func appendQuoted(buf []byte, s string, shortBF bool) []byte {
 	buf = append(buf, '"')
@@ -79,4 +79,15 @@ func appendQuoted(buf []byte, s string, shortBF bool) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+// Plain reports whether s is not empty and is written as it is, without
+// anything escaped: names the event encoder writes without looking.
+func Plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainASCII[s[i]] {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -1,4 +1,6 @@
-package jwtaudit
+// Package urlredact shows URLs without what may be a secret in them, for
+// the audit trail and error messages.
+package urlredact
 
 import (
 	"net/url"
@@ -6,24 +8,24 @@ import (
 	"strings"
 )
 
-// redactURL shows u without what may be a secret: userinfo becomes
+// URL shows u without what may be a secret: userinfo becomes
 // "REDACTED@", every query value "REDACTED", and the fragment goes.
 // Scheme, host, path and query names stay, so that the URL can still be
 // recognised.
-func redactURL(u *url.URL) string {
+func URL(u *url.URL) string {
 	shown := *u
 	if shown.User != nil {
 		shown.User = url.User("REDACTED")
 	}
 	if shown.RawQuery != "" {
-		shown.RawQuery = redactQuery(shown.Query())
+		shown.RawQuery = Query(shown.Query())
 	}
 	shown.Fragment, shown.RawFragment = "", ""
 	return shown.String()
 }
 
-// redactQuery encodes q's names with every value replaced, in name order.
-func redactQuery(q url.Values) string {
+// Query encodes q's names with every value replaced, in name order.
+func Query(q url.Values) string {
 	names := make([]string, 0, len(q))
 	for name := range q {
 		names = append(names, name)
@@ -40,12 +42,15 @@ func redactQuery(q url.Values) string {
 	return b.String()
 }
 
-// scrubbedError is an error whose message was cleaned of secrets, over a
+// ScrubbedError is an error whose message was cleaned of secrets, over a
 // cause that errors.Is and errors.As can still inspect.
-type scrubbedError struct {
-	msg   string
-	cause error
+type ScrubbedError struct {
+	Msg   string
+	Cause error
 }
 
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.cause }
+// Error returns the cleaned message.
+func (e *ScrubbedError) Error() string { return e.Msg }
+
+// Unwrap returns the cause.
+func (e *ScrubbedError) Unwrap() error { return e.Cause }

@@ -1,15 +1,18 @@
-package jwtaudit
+// Package timetext writes times as RFC 3339 text the way log/slog's JSON
+// handler does, with a cache of the last second written, so that events
+// one after another pay only for their fraction of a second.
+package timetext
 
 import "time"
 
-// secondText caches the RFC 3339 text of one second in one location: the
+// Second caches the RFC 3339 text of one second in one location: the
 // date and time of day ("2006-01-02T15:04:05") and the zone ("Z",
 // "+07:00", or "+100:00" in a zone that far from UTC), so that writing a time in the same second again only adds
 // its fraction. Events written one after another share their second far
-// more often than not. A secondText belongs to one goroutine at a time
+// more often than not. A Second belongs to one goroutine at a time
 // (it lives beside a pooled line buffer). The zero value is empty: its nil
 // loc matches no time, whose Location is never nil.
-type secondText struct {
+type Second struct {
 	sec      int64
 	loc      *time.Location
 	dateTime [19]byte
@@ -17,20 +20,20 @@ type secondText struct {
 	zoneLen  uint8
 }
 
-// plain is plainTime(t), answered from c when c holds t's second: only a
+// Plain is the package's Plain(t), answered from c when c holds t's second: only a
 // plain time's second is ever kept. Events one after another share their
 // second, and most then skip working out t's zone.
-func (c *secondText) plain(t time.Time) bool {
+func (c *Second) Plain(t time.Time) bool {
 	if c != nil && c.loc == t.Location() && c.sec == t.Unix() {
 		return true
 	}
-	return plainTime(t)
+	return Plain(t)
 }
 
-// appendRFC3339Nano appends t as t.AppendFormat(dst, time.RFC3339Nano)
-// does, for a year of four digits (see plainTime), through c when it is
+// AppendRFC3339Nano appends t as t.AppendFormat(dst, time.RFC3339Nano)
+// does, for a year of four digits (see Plain), through c when it is
 // not nil.
-func appendRFC3339Nano(dst []byte, t time.Time, c *secondText) []byte {
+func AppendRFC3339Nano(dst []byte, t time.Time, c *Second) []byte {
 	if c == nil {
 		return t.AppendFormat(dst, time.RFC3339Nano)
 	}
@@ -73,3 +76,33 @@ func appendFraction(dst []byte, nsec int) []byte {
 	}
 	return append(dst, digits[:n]...)
 }
+
+// Plain reports whether slog writes t as RFC 3339 text alone: it adds
+// an error to a time whose year, in t's own zone, has other than four
+// digits. A time more than two days inside that range, in a zone less than
+// two days from UTC (every real one), is one without working out its year,
+// which costs as much as writing it; a time.FixedZone can be any distance
+// from UTC, and its times have their year worked out.
+func Plain(t time.Time) bool {
+	if u := t.Unix(); u > firstPlainSecond && u < lastPlainSecond {
+		if t.Location() == time.UTC {
+			return true
+		}
+		if _, offset := t.Zone(); offset > -maxPlainOffset && offset < maxPlainOffset {
+			return true
+		}
+	}
+	y := t.Year()
+	return y >= 0 && y < 10000
+}
+
+// maxPlainOffset is the margin firstPlainSecond and lastPlainSecond leave,
+// in seconds: two days.
+const maxPlainOffset = 2 * 86400
+
+// firstPlainSecond and lastPlainSecond are two days after the start of
+// year 0 and two days before the end of year 9999, in Unix seconds.
+const (
+	firstPlainSecond = -62167219200 + 2*86400
+	lastPlainSecond  = 253402300799 - 2*86400
+)
