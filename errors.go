@@ -108,8 +108,12 @@ var (
 	// takes the algorithm from the header.
 	ErrAlgorithm = newSentinel(ReasonAlgorithm, "algorithm not accepted")
 
-	// ErrUnknownKey: no configured key has the token's "kid" (or the token
-	// has none and more than one key is configured).
+	// ErrUnknownKey: no configured key has the token's "kid"; or the token
+	// has none, and the verifier's keys are not exactly one (a KeySet
+	// refuses a token without "kid" however few keys it holds, since a
+	// rotating set always has a choice to make; WithKeys and a
+	// RemoteKeySet accept one when they hold a single key, or a single
+	// legacy key).
 	ErrUnknownKey = newSentinel(ReasonUnknownKey, "unknown key")
 
 	// ErrSignature: the signature does not verify with the selected key.

@@ -61,5 +61,5 @@ func ExampleInsecureLegacyHMACKey() {
 	// new token: 2026-11 <nil>
 	// old token: 7 <nil>
 	// last legacy token used: 2026-11-27 10:00
-	// jwtaudit: NewIssuer needs a key that can sign (WithKeys)
+	// jwtaudit: NewIssuer needs a key that can sign: "legacy" is a legacy key (InsecureLegacyHMACKey), which only verifies; issue with a key of your own (NewKey, jwtaudit keygen)
 }

@@ -93,5 +93,10 @@ func (c *issuerConfig) signingKey() (*Key, error) {
 	if c.signingKeyID != "" {
 		return nil, fmt.Errorf("jwtaudit: no key has the signing key id %q", c.signingKeyID)
 	}
+	for _, k := range c.keys {
+		if k.legacy {
+			return nil, fmt.Errorf("jwtaudit: NewIssuer needs a key that can sign: %q is a legacy key (InsecureLegacyHMACKey), which only verifies; issue with a key of your own (NewKey, jwtaudit keygen)", k.id)
+		}
+	}
 	return nil, errors.New("jwtaudit: NewIssuer needs a key that can sign (WithKeys)")
 }

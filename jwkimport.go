@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jwtaudit/jwtaudit/internal/jsonx"
+	"github.com/jwtaudit/jwtaudit/internal/textclip"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
@@ -36,11 +38,17 @@ func ParseJWK(data []byte) (*Key, error) {
 // [ParseJWK]. A set that holds both secrets and public or private keys is
 // refused whole: a document that may be published must never hold a
 // secret. Keys it cannot take are refused with the set, each error naming
-// the key (by its index and "kid") and why; kids must be unique.
+// the key (by its index and "kid") and why; kids must be unique. A set
+// without a key is refused.
 func ParseJWKSet(data []byte) ([]*Key, error) {
 	raws, err := jwkSetMembers(data)
 	if err != nil {
 		return nil, fmt.Errorf("jwtaudit: ParseJWKSet: %w", err)
+	}
+	if len(raws) == 0 {
+		// A key set given to a service must hold a key; a fetched one
+		// (RemoteKeySet) may be emptied by its provider.
+		return nil, errors.New(`jwtaudit: ParseJWKSet: an empty JWK Set: its "keys" array holds no key`)
 	}
 	var keys []*Key
 	var errs []error
@@ -76,6 +84,7 @@ func jwkSetMembers(data []byte) ([]json.RawMessage, error) {
 	if err := json.Unmarshal(data, &set); err != nil || set.Keys == nil {
 		return nil, errors.New(`not a JWK Set (no "keys" array)`)
 	}
+
 	return set.Keys, nil
 }
 
@@ -132,6 +141,9 @@ func jwkToKey(raw []byte, publicOnly bool) (k *Key, err error) {
 		if p := recover(); p != nil {
 			k, err = nil, errors.New("the JWK could not be parsed (parser panic)")
 		}
+		if err != nil {
+			err = tidyJWX(err)
+		}
 	}()
 	kid, err := jwkKid(raw)
 	if err != nil {
@@ -170,7 +182,7 @@ func jwkToKey(raw []byte, publicOnly bool) (k *Key, err error) {
 		if !ok {
 			return nil, errors.New(`a secret needs an "alg"`)
 		}
-		return NewKey(kid, Algorithm(a.String()), material)
+		return newKey(kid, Algorithm(a.String()), material)
 	}
 	pub, err := jk.PublicKey()
 	if err != nil {
@@ -185,13 +197,13 @@ func jwkToKey(raw []byte, publicOnly bool) (k *Key, err error) {
 		return nil, err
 	}
 	if !signs {
-		return NewKey(kid, alg, public)
+		return newKey(kid, alg, public)
 	}
 	var material any
 	if err := jwk.Export(jk, &material); err != nil {
 		return nil, err
 	}
-	return NewKey(kid, alg, material)
+	return newKey(kid, alg, material)
 }
 
 // jwkAlgorithm takes the JWK's "alg" or, when it has none, the one
@@ -221,4 +233,25 @@ func jwkAlgorithm(jk jwk.Key, public any) (Algorithm, error) {
 		return EdDSA, nil
 	}
 	return "", fmt.Errorf("no alg, and none follows from a %T", public)
+}
+
+// tidyJWX rewords an error of jwx's, whose message names the functions it
+// passed through ("jwk.ParseKey: jwk.Parse: …") and can say a thing twice
+// ("key validation failed: key validation failed: …"), into what the JWK's
+// owner needs to read; errors.Is and errors.As still see the cause.
+func tidyJWX(err error) error {
+	var kept []string
+	for _, part := range strings.Split(err.Error(), ": ") {
+		if strings.HasPrefix(part, "jwk.") && !strings.Contains(part, " ") {
+			continue // a function's name
+		}
+		if len(kept) > 0 && kept[len(kept)-1] == part {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	if msg := strings.Join(kept, ": "); msg != err.Error() {
+		return &textclip.Reworded{Msg: msg, Cause: err}
+	}
+	return err
 }

@@ -245,6 +245,51 @@ func ecdsaFromScalar(t *testing.T, curve elliptic.Curve, n byte) *ecdsa.PrivateK
 	return k
 }
 
+// TestKeyErrorsReadWell holds the errors a newcomer meets to what they
+// need to read: a short secret points at the way to keep verifying old
+// tokens, an import error names the package once and says a thing once, a
+// key without a kid is called so, and an empty key set is refused.
+func TestKeyErrorsReadWell(t *testing.T) {
+	_, short := NewKey("k", HS256, []byte("secret_key"))
+	ec := mustKey(t, "ec", ES256, materialFor(t, ES256))
+	public, _ := publicJWK(ec)
+	var m map[string]any
+	json.Unmarshal(public, &m)
+	m["y"] = m["x"] // a point that is not on the curve
+	offCurve, _ := json.Marshal(m)
+	_, offCurveErr := ParseJWK(offCurve)
+	identity := `{"kty":"OKP","crv":"Ed25519","x":"` + b64.EncodeToString(ed25519Encoding(1, 0)) + `"}`
+	_, noKid := ParseJWK([]byte(identity))
+	_, emptySet := ParseJWKSet([]byte(`{"keys":[]}`))
+	for _, tc := range []struct {
+		name    string
+		err     error
+		want    []string
+		unwanted []string
+	}{
+		{"a short secret", short, []string{"at least 32", "InsecureLegacyHMACKey"}, nil},
+		{"a point off the curve", offCurveErr, []string{"jwtaudit: ParseJWK: "}, []string{"jwtaudit: ParseJWK: jwtaudit:", "key validation failed: key validation failed", "jwk.Parse"}},
+		{"a small-order key without a kid", noKid, []string{"a key without a kid (EdDSA): Ed25519 public key has small order"}, []string{`key ""`}},
+		{"an empty set", emptySet, []string{"an empty JWK Set"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(tc.err.Error(), w) {
+					t.Errorf("%q lacks %q", tc.err, w)
+				}
+			}
+			for _, u := range tc.unwanted {
+				if strings.Contains(tc.err.Error(), u) {
+					t.Errorf("%q has %q", tc.err, u)
+				}
+			}
+		})
+	}
+}
+
 func TestParseJWKSet(t *testing.T) {
 	a, _ := publicJWK(mustKey(t, "a", ES256, materialFor(t, ES256)))
 	b, _ := publicJWK(mustKey(t, "b", EdDSA, testEd25519))

@@ -65,12 +65,22 @@ type Key struct {
 // base64url) for public-key algorithms; an HMAC key must be given an id,
 // since a thumbprint of a secret would publish a hash of it in every token.
 func NewKey(id string, alg Algorithm, material any) (*Key, error) {
+	k, err := newKey(id, alg, material)
+	if err != nil {
+		return nil, fmt.Errorf("jwtaudit: %w", err)
+	}
+	return k, nil
+}
+
+// newKey is NewKey, with errors that do not start with the package's name,
+// for the functions that build keys from JWKs and PEM to wrap as their own.
+func newKey(id string, alg Algorithm, material any) (*Key, error) {
 	info, ok := algorithms[alg]
 	if !ok {
-		return nil, fmt.Errorf("jwtaudit: key %q: unsupported algorithm %q", id, alg)
+		return nil, fmt.Errorf("%s: unsupported algorithm %q", keyName(id), alg)
 	}
 	if material == nil {
-		return nil, fmt.Errorf("jwtaudit: key %q: no key material", id)
+		return nil, fmt.Errorf("%s: no key material", keyName(id))
 	}
 	k := &Key{id: id, alg: alg}
 	var err error
@@ -88,17 +98,25 @@ func NewKey(id string, alg Algorithm, material any) (*Key, error) {
 		err = checkKeyPair(material)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("jwtaudit: key %q (%s): %w", id, alg, err)
+		return nil, fmt.Errorf("%s (%s): %w", keyName(id), alg, err)
 	}
 	if k.id == "" {
 		if info.family == familyHMAC {
-			return nil, fmt.Errorf("jwtaudit: an %s key needs an explicit id", alg)
+			return nil, fmt.Errorf("an %s key needs an explicit id", alg)
 		}
 		if k.id, err = thumbprint(k.public); err != nil {
-			return nil, fmt.Errorf("jwtaudit: key (%s): computing its thumbprint: %w", alg, err)
+			return nil, fmt.Errorf("a key without a kid (%s): computing its thumbprint: %w", alg, err)
 		}
 	}
 	return k, nil
+}
+
+// keyName names a key in an error: by its id, or as one without.
+func keyName(id string) string {
+	if id == "" {
+		return "a key without a kid"
+	}
+	return fmt.Sprintf("key %q", clip(id))
 }
 
 // samePublic reports whether k and o verify the same signatures: the same
@@ -158,7 +176,7 @@ func (k *Key) setSecret(info algorithmInfo, material any) error {
 		return fmt.Errorf("material of type %T does not fit an HMAC algorithm: a []byte secret is required", material)
 	}
 	if min := info.hash.Size(); len(secret) < min {
-		return fmt.Errorf("secret is %d bytes; at least %d are required (RFC 7518 §3.2)", len(secret), min)
+		return fmt.Errorf("secret is %d bytes; at least %d are required (RFC 7518 §3.2); tokens already signed with a short secret can still be verified, and only verified, through InsecureLegacyHMACKey while they are phased out", len(secret), min)
 	}
 	// A PEM block as an HMAC secret is the classic RS256-to-HS256 confusion
 	// set up by the service itself: refuse it outright.

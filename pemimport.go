@@ -27,7 +27,11 @@ func ParsePEM(id string, alg Algorithm, data []byte) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jwtaudit: ParsePEM: %s: %w", block.Type, err)
 	}
-	return NewKey(id, alg, material)
+	k, err := newKey(id, alg, material)
+	if err != nil {
+		return nil, fmt.Errorf("jwtaudit: ParsePEM: %w", err)
+	}
+	return k, nil
 }
 
 func pemMaterial(block *pem.Block) (any, error) {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jwtaudit/jwtaudit/internal/textclip"
 	"github.com/jwtaudit/jwtaudit/internal/urlredact"
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -427,7 +428,7 @@ func (r *RemoteKeySet) scrub(err error) error {
 	msg := err.Error()
 	u, perr := url.Parse(r.url)
 	if perr != nil {
-		return &urlredact.ScrubbedError{Msg: "(an error naming the JWKS URL)", Cause: err}
+		return &textclip.Reworded{Msg: "(an error naming the JWKS URL)", Cause: err}
 	}
 	for _, spelling := range []string{r.url, u.Redacted(), u.String()} {
 		msg = strings.ReplaceAll(msg, spelling, r.shown)
@@ -443,7 +444,7 @@ func (r *RemoteKeySet) scrub(err error) error {
 	if u.RawQuery != "" {
 		msg = strings.ReplaceAll(msg, u.RawQuery, urlredact.Query(u.Query()))
 	}
-	return &urlredact.ScrubbedError{Msg: msg, Cause: err}
+	return &textclip.Reworded{Msg: msg, Cause: err}
 }
 
 // Close stops the background refresh and waits for its goroutines. After

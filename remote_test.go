@@ -291,7 +291,7 @@ func TestRemoteKeySetSkipsKeysThatDoNotFit(t *testing.T) {
 		{`{"kty":"OKP","crv":"Ed25519","kid":"ops","key_ops":["encrypt"],"x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, `ops: key_ops does not allow "verify"`},
 		{`{"kty":"OKP","crv":"Ed25519","kid":"odd-alg","alg":"ES256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, "odd-alg: "},
 		{`{"kty":"OKP","crv":"Ed25519","kid":"unsupported","alg":"RSA-OAEP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, `unsupported: algorithm "RSA-OAEP"`},
-		{`{"kty":"OKP","crv":"Ed25519","kid":"identity","x":"` + identity + `"}`, "identity: jwtaudit: key \"identity\" (EdDSA): Ed25519 public key has small order"},
+		{`{"kty":"OKP","crv":"Ed25519","kid":"identity","x":"` + identity + `"}`, "identity: key \"identity\" (EdDSA): Ed25519 public key has small order"},
 		{string(good), "good: a second key"},
 	} {
 		attrs := f.fetchServed(t, `{"keys":[`+string(good)+`,`+tc.key+`]}`)

@@ -32,7 +32,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	case err == nil && done == layoutVersion:
 		return nil
 	case err != nil && !errors.Is(err, redis.Nil):
-		return fmt.Errorf("redisrevoke: reading the layout's version: %w", err)
+		return fmt.Errorf("reading the layout's version: %w", err)
 	}
 	for _, kind := range []string{"tok", "sub"} {
 		iter := s.client.Scan(ctx, 0, s.prefix+kind+":*", 1000).Iterator()
@@ -50,7 +50,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 		}
 		if err := iter.Err(); err != nil {
-			return fmt.Errorf("redisrevoke: migrating the revocations of an earlier version: %w", err)
+			return fmt.Errorf("migrating the revocations of an earlier version: %w", err)
 		}
 		if err := flush(); err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Store) migratePage(ctx context.Context, kind string, keys []string) err
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("redisrevoke: migrating the revocations of an earlier version: %w", err)
+		return fmt.Errorf("migrating the revocations of an earlier version: %w", err)
 	}
 	now := time.Now()
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -105,7 +105,7 @@ func (s *Store) migratePage(ctx context.Context, kind string, keys []string) err
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("redisrevoke: migrating the revocations of an earlier version: %w", err)
+		return fmt.Errorf("migrating the revocations of an earlier version: %w", err)
 	}
 	return nil
 }

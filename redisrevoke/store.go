@@ -164,10 +164,17 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options, auditO
 		start: time.Now(), ready: make(chan struct{}), done: make(chan struct{}),
 	}
 	s.copy.Store(s.newCopy(0))
+	var cause error // the last failure that is Redis's, not ctx's
 	for err := s.migrate(ctx); err != nil; err = s.migrate(ctx) {
+		if ctx.Err() == nil {
+			cause = err
+		}
 		select { // Redis may be on its way: try again until ctx ends
 		case <-ctx.Done():
-			return nil, fmt.Errorf("redisrevoke: New: %w (%w)", err, ctx.Err())
+			if cause == nil {
+				cause = err
+			}
+			return nil, fmt.Errorf("redisrevoke: New: Redis did not answer before the context ended: %w", cause)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -50,7 +50,10 @@ Usage:
         that a log missing or rolled back fails.
   jwtaudit summary [--json] [--top N] LOG...
         Count events by operation, outcome and reason; list the busiest
-        subjects and key ids, rejections per hour, and the time range.
+        subjects, key ids and issuers of the events whose claims are vouched
+        for (issued, verified, revoked) and, apart, what rejected tokens
+        claimed; each instance's counts, rejections per hour, and the time
+        range.
   jwtaudit report [the flags of verify] [-o FILE] [--top N] LOG...
         Write one self-contained HTML page (default report.html): the chain
         verdict per instance, decisions and rejections over time, key

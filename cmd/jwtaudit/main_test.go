@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -145,13 +146,18 @@ func TestVerifyCommand(t *testing.T) {
 func TestSummaryCommand(t *testing.T) {
 	path, _ := writeTrail(t, nil)
 	code, out, _ := cli("summary", path)
-	for _, want := range []string{"records: 12, from 2026-11-27T10:00:00Z", "issue", "signature", "BUSIEST SUBJECTS", "k1", "2026-11-27T10:00Z"} {
+	for _, want := range []string{"records: 12, from 2026-11-27T10:00:00Z", "issue", "signature", "BUSIEST SUBJECTS (issued, verified, revoked)", "k1", "2026-11-27T10:00Z"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
 	if code != exitOK {
 		t.Errorf("exit %d", code)
+	}
+	// The trail's tokens name no issuer: an empty list says so, rather than
+	// listing an issuer named "none" zero times.
+	if regexp.MustCompile(`(?m)^none\s+0$`).MatchString(out) || !strings.Contains(out, "(none)") {
+		t.Errorf("an empty list:\n%s", out)
 	}
 
 	code, out, _ = cli("summary", "--json", "--top", "1", path)

@@ -262,16 +262,18 @@ func printSummary(w io.Writer, s summary) {
 		title string
 		names []named
 	}{
-		{"BUSIEST SUBJECTS (verified)", s.Subjects},
-		{"BUSIEST KEY IDS (verified)", s.KeyIDs},
-		{"BUSIEST ISSUERS (verified)", s.Issuers},
+		// "Vouched for": the events whose claims a signature or the
+		// service itself stands behind (issued, verified, revoked).
+		{"BUSIEST SUBJECTS (issued, verified, revoked)", s.Subjects},
+		{"BUSIEST KEY IDS (issued, verified, revoked)", s.KeyIDs},
+		{"BUSIEST ISSUERS (issued, verified, revoked)", s.Issuers},
 		{"SUBJECTS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedSubjects},
 		{"KEY IDS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedKeyIDs},
 		{"ISSUERS CLAIMED BY REJECTED TOKENS (unverified)", s.UnverifiedIssuers},
 	} {
 		fmt.Fprintf(tw, "\n%s\t\t\tCOUNT\n", list.title)
 		if len(list.names) == 0 {
-			fmt.Fprintln(tw, "none\t\t\t0")
+			fmt.Fprintln(tw, "(none)")
 		}
 		for _, n := range list.names {
 			if n.Overcount > 0 {
@@ -288,7 +290,7 @@ func printSummary(w io.Writer, s summary) {
 	}
 	fmt.Fprintln(tw, "\nREJECTIONS PER HOUR\t\t\tCOUNT")
 	if len(s.RejectionsPerHour) == 0 {
-		fmt.Fprintln(tw, "none\t\t\t0")
+		fmt.Fprintln(tw, "(none)")
 	}
 	for _, h := range s.RejectionsPerHour {
 		fmt.Fprintf(tw, "%s\t\t\t%d\n", h.Hour.Format("2006-01-02T15:04Z"), h.Count)

@@ -96,7 +96,12 @@ func run(out io.Writer, logPath, envSecret, chainKey string) error {
 		return err
 	}
 	fmt.Fprintf(out, "audit:    5 events appended to %s, head %d:%s\n", logPath, head.Seq, head.Hash)
-	fmt.Fprintf(out, "check it: go run ./cmd/jwtaudit verify %s\n", logPath)
+	if chainKey != "" {
+		// The log is chained under the key: verify needs it too.
+		fmt.Fprintf(out, "check it: go run ./cmd/jwtaudit verify %s   (with the same JWTAUDIT_CHAIN_KEY set)\n", logPath)
+	} else {
+		fmt.Fprintf(out, "check it: go run ./cmd/jwtaudit verify %s\n", logPath)
+	}
 	return nil
 }
 

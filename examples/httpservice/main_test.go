@@ -165,3 +165,40 @@ func TestInstancesShareRevocations(t *testing.T) {
 		}
 	}
 }
+
+// TestStartupErrors starts the service wrongly in each way a newcomer
+// does: every one is an error that says what is wrong, never a panic, and
+// what was opened before it (the log's lock among it) is closed, so that a
+// corrected start succeeds.
+func TestStartupErrors(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "service.log")
+	for _, tc := range []struct {
+		name string
+		cfg  config
+		want string
+	}{
+		{"a short secret", config{logPath: logPath, secret: "too short"}, "JWTAUDIT_SECRET must be 32 bytes or more"},
+		{"an unreachable Redis", config{logPath: logPath, secret: testSecret, redisAddr: "127.0.0.1:1"}, "Redis did not answer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			tc.cfg.out = io.Discard
+			svc, err := newService(ctx, tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || svc != nil {
+				t.Fatalf("newService = %v, %v; want an error saying %q", svc, err, tc.want)
+			}
+		})
+	}
+	// The lock of a log is the instance's: a second instance on the same
+	// log is refused, with a message that says so.
+	ctx := context.Background()
+	first, err := newService(ctx, config{logPath: logPath, secret: testSecret, out: io.Discard})
+	if err != nil {
+		t.Fatalf("a correct start after the failed ones: %v", err)
+	}
+	defer first.Close()
+	if svc, err := newService(ctx, config{logPath: logPath, secret: testSecret, out: io.Discard}); err == nil || !strings.Contains(err.Error(), "one writer") || svc != nil {
+		t.Errorf("a second instance on the same log: %v, %v", svc, err)
+	}
+}

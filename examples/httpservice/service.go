@@ -38,11 +38,11 @@ type service struct {
 	closers []func() error
 }
 
-func newService(ctx context.Context, cfg config) (svc *service, err error) {
-	svc = &service{}
+func newService(ctx context.Context, cfg config) (_ *service, err error) {
+	svc := &service{}
 	defer func() {
 		if err != nil {
-			svc.Close()
+			svc.Close() // what was opened before the error, the log's lock among it
 		}
 	}()
 	if cfg.clock == nil {

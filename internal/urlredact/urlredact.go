@@ -41,16 +41,3 @@ func Query(q url.Values) string {
 	}
 	return b.String()
 }
-
-// ScrubbedError is an error whose message was cleaned of secrets, over a
-// cause that errors.Is and errors.As can still inspect.
-type ScrubbedError struct {
-	Msg   string
-	Cause error
-}
-
-// Error returns the cleaned message.
-func (e *ScrubbedError) Error() string { return e.Msg }
-
-// Unwrap returns the cause.
-func (e *ScrubbedError) Unwrap() error { return e.Cause }
