@@ -70,11 +70,11 @@ func TestRun(t *testing.T) {
 
 func TestRunRefusesShortSecret(t *testing.T) {
 	var out strings.Builder
-	err := run(&out, filepath.Join(t.TempDir(), "token.log"), "short", "")
+	err := run(&out, filepath.Join(t.TempDir(), "token.log"), "pw-42", "")
 	if err == nil || !strings.Contains(err.Error(), "at least 32") {
 		t.Fatalf("err = %v", err)
 	}
-	if strings.Contains(err.Error(), "short") {
+	if strings.Contains(err.Error(), "pw-42") {
 		t.Errorf("the error repeats the secret: %v", err)
 	}
 }
