@@ -262,9 +262,9 @@ func TestKeyErrorsReadWell(t *testing.T) {
 	_, noKid := ParseJWK([]byte(identity))
 	_, emptySet := ParseJWKSet([]byte(`{"keys":[]}`))
 	for _, tc := range []struct {
-		name    string
-		err     error
-		want    []string
+		name     string
+		err      error
+		want     []string
 		unwanted []string
 	}{
 		{"a short secret", short, []string{"at least 32", "InsecureLegacyHMACKey"}, nil},

@@ -1,7 +1,7 @@
 // Command quickstart is the README's quick start, as a program that runs:
-// it issues a token, verifies it, and tells an expired token from an
-// invalid one, with every decision written to standard output as a JSON
-// line.
+// it issues a token for a user, verifies it, tells an expired token from an
+// invalid one, and writes every decision to token.log, one hash-chained
+// JSON line each, that `jwtaudit verify token.log` checks.
 package main
 
 import (
@@ -10,37 +10,35 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"log/slog"
-	"os"
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/auditlog"
 )
 
 func main() {
 	ctx := context.Background()
-	secret := make([]byte, 32) // in a service: from your secret store
+	secret := make([]byte, 32) // in a service: from your secret store, or `jwtaudit keygen`
 	if _, err := rand.Read(secret); err != nil {
 		log.Fatal(err)
 	}
-	key, err := jwtaudit.NewKey("2026-11", jwtaudit.HS256, secret) // or ES256 with an *ecdsa.PrivateKey, …
+	key, err := jwtaudit.NewKey("2026-12", jwtaudit.HS256, secret) // or ES256 with an *ecdsa.PrivateKey, …
 	if err != nil {
 		log.Fatal(err)
 	}
-	audit := jwtaudit.NewSlogSink(slog.NewJSONHandler(os.Stdout, nil))
+	trail, err := auditlog.Open("token.log", auditlog.Options{}) // appends; one writer per file
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer trail.Close()
 
 	// Configure once, hand the same options to both sides.
-	shared := jwtaudit.Options(
-		jwtaudit.WithKeys(key),
-		jwtaudit.WithIssuer("https://auth.example"), // stamped by the issuer, required by the verifier
-		jwtaudit.WithAudience("api"),
-		jwtaudit.WithAudit(audit),
-	)
+	shared := jwtaudit.Options(jwtaudit.WithKeys(key), jwtaudit.WithAudit(trail))
 	issuer, err := jwtaudit.NewIssuer(shared, jwtaudit.WithTTL(time.Hour))
 	if err != nil {
 		log.Fatal(err)
 	}
-	verifier, err := jwtaudit.NewVerifier(shared, jwtaudit.WithLeeway(30*time.Second))
+	verifier, err := jwtaudit.NewVerifier(shared)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -49,6 +47,20 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	check(ctx, verifier, raw)
+
+	// A token that expired an hour ago: a test makes one the same way.
+	now := time.Now()
+	old, err := issuer.Issue(ctx, jwtaudit.Claims{Subject: "user-42", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	check(ctx, verifier, old)
+	check(ctx, verifier, raw+"x") // tampered
+}
+
+// check verifies a token and says what a service would tell its client.
+func check(ctx context.Context, verifier *jwtaudit.Verifier, raw string) {
 	tok, err := verifier.Verify(ctx, raw)
 	switch {
 	case errors.Is(err, jwtaudit.ErrExpired):

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jwtaudit/jwtaudit/auditlog"
 	"github.com/jwtaudit/jwtaudit/internal/readme"
 )
 
@@ -21,24 +21,30 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestQuickStartRuns runs the program and checks what it prints: two audit
-// lines, then the verified subject.
+// TestQuickStartRuns runs the program in a directory of its own and checks
+// what it prints and what it writes to token.log: five decisions, in a
+// chain that verifies.
 func TestQuickStartRuns(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "JWTAUDIT_RUN_QUICKSTART=1")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	dir, out := readme.Rerun(t, "JWTAUDIT_RUN_QUICKSTART")
+	if want := "verified: user-42\nToken expired\nInvalid token: signature\n"; string(out) != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 3 || lines[2] != "verified: user-42" {
-		t.Fatalf("output:\n%s", out)
+	path := filepath.Join(dir, "token.log")
+	rep, err := auditlog.Verify([]string{path}, auditlog.VerifyOptions{})
+	if err != nil || rep.Records != 5 {
+		t.Fatalf("token.log: %+v, %v; want 5 records in a chain", rep, err)
 	}
-	for i, msg := range []string{"token issued", "token verified"} {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil || rec["msg"] != msg || rec["sub"] != "user-42" {
-			t.Errorf("line %d = %s (%v), want a %q record", i+1, lines[i], err, msg)
+	data, _ := os.ReadFile(path)
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var rec struct{ Msg, Reason string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
 		}
+		msgs = append(msgs, strings.TrimSpace(rec.Msg+" "+rec.Reason))
+	}
+	if want := "token issued|token verified|token issued|token rejected expired|token rejected signature"; strings.Join(msgs, "|") != want {
+		t.Errorf("the trail: %q, want %q", msgs, want)
 	}
 }
 
@@ -46,19 +52,5 @@ func TestQuickStartRuns(t *testing.T) {
 // the Go block under "## Quick start" is this program, byte for byte, so
 // the README's code compiles and runs.
 func TestREADMEShowsThisProgram(t *testing.T) {
-	text, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	program, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := readme.Block(text, "## Quick start", "go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(block, program) {
-		t.Errorf("the README's quick start differs from examples/quickstart/main.go; copy the file into the README")
-	}
+	readme.HoldsFile(t, "../../README.md", "## Quick start", "main.go")
 }

@@ -5,7 +5,10 @@ package readme
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
+	"testing"
 )
 
 // Section returns the text under the heading line (such as
@@ -36,4 +39,42 @@ func Block(readme []byte, heading, lang string) ([]byte, error) {
 		return nil, fmt.Errorf("the %s block after %q does not end", lang, heading)
 	}
 	return block, nil
+}
+
+// HoldsFile fails t unless the first Go block under heading in the README
+// at readmePath is the file at path, byte for byte: a program the README
+// shows is one that compiles and runs.
+func HoldsFile(t testing.TB, readmePath, heading, path string) {
+	t.Helper()
+	text, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	program, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := Block(text, heading, "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(block, program) {
+		t.Errorf("the README's block under %q differs from %s; copy the file into the README", heading, path)
+	}
+}
+
+// Rerun starts the test binary again, in a new directory, with env set to
+// 1 in its environment, for a TestMain that runs the program's main when
+// it sees env; it returns the directory and what main printed.
+func Rerun(t *testing.T, env string) (dir string, out []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return dir, out
 }
