@@ -191,7 +191,7 @@ func (s *Sink) appendChainMembers(dst []byte) []byte {
 	dst = append(dst, s.hasher.id...) // "sha256" or "hmac-sha256:" and hex: nothing to escape
 	if s.instance != "" {
 		dst = append(dst, `","instance":"`...)
-		dst = append(dst, s.instance...) // checkInstance's bytes: nothing to escape
+		dst = append(dst, s.instance...) // CheckInstance's bytes: nothing to escape
 	}
 	return append(dst, '"')
 }

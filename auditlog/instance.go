@@ -11,10 +11,10 @@ import (
 // maxInstance bounds an instance id's length.
 const maxInstance = 128
 
-// checkInstance refuses an instance id that is empty, long, or holds
+// CheckInstance refuses an instance id that is empty, long, or holds
 // anything but letters, digits and ".-_:": it is written in every record
 // as it is, and read back to group the files of a fleet.
-func checkInstance(id string) error {
+func CheckInstance(id string) error {
 	if id == "" || len(id) > maxInstance {
 		return fmt.Errorf("auditlog: an instance id has 1 to %d characters, got %d", maxInstance, len(id))
 	}

@@ -210,7 +210,7 @@ func Open(path string, opts Options) (s *Sink, err error) {
 		opts.FileMode = 0o600
 	}
 	if opts.Instance != "" {
-		if err := checkInstance(opts.Instance); err != nil {
+		if err := CheckInstance(opts.Instance); err != nil {
 			return nil, err
 		}
 	}

@@ -218,7 +218,7 @@ func VerifyInstances(paths []string, opts VerifyOptions) ([]InstanceReport, erro
 		expected[id] = true
 	}
 	for id := range expected {
-		if err := checkInstance(id); err != nil {
+		if err := CheckInstance(id); err != nil {
 			return nil, err
 		}
 	}

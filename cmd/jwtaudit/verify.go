@@ -101,7 +101,7 @@ func chainFlags(fs *flag.FlagSet) func() (auditlog.VerifyOptions, error) {
 // addHead reads one --head value: INSTANCE=HEAD for an instance of a
 // fleet, or a head of the one log verified.
 func addHead(opts *auditlog.VerifyOptions, v string) error {
-	if id, h, ok := strings.Cut(v, "="); ok && instanceID(id) {
+	if id, h, ok := strings.Cut(v, "="); ok && auditlog.CheckInstance(id) == nil {
 		head, err := parseHead(h)
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", shown(id), err)
@@ -126,13 +126,6 @@ func addHead(opts *auditlog.VerifyOptions, v string) error {
 	return nil
 }
 
-// instanceID reports whether id can be an instance id: letters, digits
-// and .-_: only (as auditlog.Options.Instance), which no path with a
-// directory in it is.
-func instanceID(id string) bool {
-	return id != "" && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") == ""
-}
-
 // readFleet reads a fleet file: one instance a line, alone or followed by
 // its head (as --head takes it); empty lines and lines starting with # are
 // skipped.
@@ -146,7 +139,7 @@ func readFleet(path string, opts *auditlog.VerifyOptions) error {
 		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		if len(fields) > 2 || !instanceID(fields[0]) {
+		if len(fields) > 2 || auditlog.CheckInstance(fields[0]) != nil {
 			return fmt.Errorf("%s:%d: want INSTANCE or INSTANCE HEAD", path, n+1)
 		}
 		opts.Instances = append(opts.Instances, fields[0])

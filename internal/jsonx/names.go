@@ -51,14 +51,14 @@ func (m *MemberNames) Add(name []byte) error {
 	}
 	m.folded = make(map[string]struct{}, 4*len(m.short))
 	for _, prev := range m.short {
-		m.folded[string(AppendFolded(nil, prev.name))] = struct{}{}
+		m.folded[string(appendFolded(nil, prev.name))] = struct{}{}
 	}
 	return m.addFolded(name)
 }
 
 func (m *MemberNames) addFolded(name []byte) error {
 	var buf [32]byte
-	folded := AppendFolded(buf[:0], name)
+	folded := appendFolded(buf[:0], name)
 	if _, dup := m.folded[string(folded)]; dup {
 		return fmt.Errorf("member %q repeats an earlier name, up to case", textclip.To(string(name), textclip.MaxUnverified))
 	}
@@ -104,10 +104,10 @@ func SameUpToCase(a, b []byte) bool {
 	return bytes.EqualFold(a, b)
 }
 
-// AppendFolded appends the case-folded form of name, as encoding/json
+// appendFolded appends the case-folded form of name, as encoding/json
 // computes it: two names have the same folded form exactly when
 // bytes.EqualFold reports them equal.
-func AppendFolded(out, name []byte) []byte {
+func appendFolded(out, name []byte) []byte {
 	for i := 0; i < len(name); {
 		if c := name[i]; c < utf8.RuneSelf {
 			if 'a' <= c && c <= 'z' {

@@ -25,11 +25,11 @@ type Reader struct {
 	Pos  int    // the place of the next byte to read
 }
 
-// MaxDepth bounds nesting in skipped values so that a deep "[[[[…" cannot
+// maxDepth bounds nesting in skipped values so that a deep "[[[[…" cannot
 // exhaust the stack; claims have no reason to nest deeper.
-const MaxDepth = 32
+const maxDepth = 32
 
-var ErrSyntax = errors.New("invalid JSON")
+var errSyntax = errors.New("invalid JSON")
 
 func (r *Reader) skipSpace() {
 	for r.Pos < len(r.Data) {
@@ -53,7 +53,7 @@ func (r *Reader) Peek() byte {
 
 func (r *Reader) expect(c byte) error {
 	if r.Peek() != c {
-		return ErrSyntax
+		return errSyntax
 	}
 	r.Pos++
 	return nil
@@ -88,12 +88,12 @@ func (r *Reader) NextMember(first bool) (name []byte, more bool, err error) {
 	}
 	if !first {
 		if c != ',' {
-			return nil, false, ErrSyntax
+			return nil, false, errSyntax
 		}
 		r.Pos++
 	}
 	if r.Peek() != '"' {
-		return nil, false, ErrSyntax
+		return nil, false, errSyntax
 	}
 	if name, err = r.StringBytes(); err != nil {
 		return nil, false, err
@@ -157,13 +157,13 @@ func (r *Reader) stringSlow(start int) ([]byte, error) {
 			r.Pos += size
 		}
 	}
-	return nil, ErrSyntax
+	return nil, errSyntax
 }
 
 // escape decodes the escape sequence at r.Pos (a backslash) onto out.
 func (r *Reader) escape(out []byte) ([]byte, error) {
 	if r.Pos+1 >= len(r.Data) {
-		return nil, ErrSyntax
+		return nil, errSyntax
 	}
 	c := r.Data[r.Pos+1]
 	r.Pos += 2
@@ -183,7 +183,7 @@ func (r *Reader) escape(out []byte) ([]byte, error) {
 	case 'u':
 		ru, ok := r.hex4()
 		if !ok {
-			return nil, ErrSyntax
+			return nil, errSyntax
 		}
 		if utf16.IsSurrogate(ru) {
 			// A high surrogate must be followed by an escaped low one;
@@ -194,7 +194,7 @@ func (r *Reader) escape(out []byte) ([]byte, error) {
 			r.Pos += 2
 			lo, ok := r.hex4()
 			if !ok {
-				return nil, ErrSyntax
+				return nil, errSyntax
 			}
 			if ru = utf16.DecodeRune(ru, lo); ru == utf8.RuneError {
 				return nil, errors.New("lone surrogate in JSON string")
@@ -202,7 +202,7 @@ func (r *Reader) escape(out []byte) ([]byte, error) {
 		}
 		return utf8.AppendRune(out, ru), nil
 	default:
-		return nil, ErrSyntax
+		return nil, errSyntax
 	}
 }
 
@@ -274,7 +274,7 @@ func (r *Reader) Number() ([]byte, error) {
 	if i < len(d) && d[i] == '.' {
 		i++
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return nil, ErrSyntax
+			return nil, errSyntax
 		}
 		for i < len(d) && '0' <= d[i] && d[i] <= '9' {
 			i++
@@ -286,7 +286,7 @@ func (r *Reader) Number() ([]byte, error) {
 			i++
 		}
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return nil, ErrSyntax
+			return nil, errSyntax
 		}
 		for i < len(d) && '0' <= d[i] && d[i] <= '9' {
 			i++
@@ -298,7 +298,7 @@ func (r *Reader) Number() ([]byte, error) {
 
 // skip validates and skips one value of any type.
 func (r *Reader) Skip(depth int) error {
-	if depth > MaxDepth {
+	if depth > maxDepth {
 		return errors.New("JSON nested too deeply")
 	}
 	switch c := r.Peek(); {
@@ -355,14 +355,14 @@ func (r *Reader) Array(element func() error) error {
 			r.Pos++
 			return nil
 		default:
-			return ErrSyntax
+			return errSyntax
 		}
 	}
 }
 
 func (r *Reader) literal(word string) error {
 	if len(r.Data)-r.Pos < len(word) || string(r.Data[r.Pos:r.Pos+len(word)]) != word {
-		return ErrSyntax
+		return errSyntax
 	}
 	r.Pos += len(word)
 	return nil
