@@ -15,8 +15,9 @@ import (
 // JSON reader and writer.
 
 // registeredClaims are the claim names that Claims types: RFC 7519's, and
-// "sgen", this package's own (Claims.SubjectGeneration).
-var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sgen"}
+// "sgen", this package's own (Claims.SubjectGeneration), and RFC 7800's
+// "cnf" (Claims.Confirmation).
+var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sgen", "cnf"}
 
 func isRegisteredClaim(name string) bool { return slices.Contains(registeredClaims[:], name) }
 
@@ -131,6 +132,10 @@ func decodeClaimsInto(c *Claims, one *[1]string, data []byte, w *claimWatch, m *
 			if err = once(&seen[7], name); err == nil {
 				c.SubjectGeneration, err = readGeneration(&r)
 			}
+		case "cnf":
+			if err = once(&seen[8], name); err == nil {
+				c.Confirmation, c.boundOtherwise, err = readConfirmation(&r)
+			}
 		default:
 			if reg, ok := registeredUpToCase(name); ok {
 				return fmt.Errorf("claim %q differs from %q only in case", clip(string(name)), reg)
@@ -196,6 +201,49 @@ func readGeneration(r *jsonx.Reader) (int64, error) {
 		return 0, errors.New("not a positive integer of 64 bits")
 	}
 	return v, nil
+}
+
+// readConfirmation reads "cnf" (RFC 7800 §3.1): an object of confirmation
+// methods. "jkt" must be a SHA-256 thumbprint; any other member is a
+// method this package cannot check, reported as otherwise. An object
+// without a member binds to nothing checkable either, and is refused.
+func readConfirmation(r *jsonx.Reader) (c Confirmation, otherwise bool, err error) {
+	if r.Peek() != '{' {
+		return c, false, errors.New("not a JSON object")
+	}
+	if err := r.BeginObject(); err != nil {
+		return c, false, err
+	}
+	var names jsonx.MemberNames
+	for first := true; ; first = false {
+		name, more, err := r.NextMember(first)
+		if err != nil {
+			return c, false, err
+		}
+		if !more {
+			break
+		}
+		if err := names.Add(name); err != nil {
+			return c, false, err
+		}
+		if string(name) != "jkt" {
+			otherwise = true
+			if err := r.Skip(0); err != nil {
+				return c, false, err
+			}
+			continue
+		}
+		if c.KeyThumbprint, err = r.String(); err != nil {
+			return c, false, fmt.Errorf("jkt: %w", err)
+		}
+		if !isThumbprint(c.KeyThumbprint) {
+			return c, false, errors.New("jkt is not a base64url SHA-256 thumbprint")
+		}
+	}
+	if c.KeyThumbprint == "" && !otherwise {
+		return c, false, errors.New("an empty object")
+	}
+	return c, otherwise, nil
 }
 
 // maxNumericDate is the last second of the year 9999; later dates are

@@ -65,6 +65,12 @@ func appendClaims(buf []byte, c *Claims) ([]byte, error) {
 		member("jti")
 		buf = jsonx.AppendString(buf, c.ID)
 	}
+	if c.Confirmation.KeyThumbprint != "" {
+		member("cnf")
+		buf = append(buf, `{"jkt":`...)
+		buf = jsonx.AppendString(buf, c.Confirmation.KeyThumbprint)
+		buf = append(buf, '}')
+	}
 	if c.SubjectGeneration != 0 {
 		member("sgen")
 		buf = strconv.AppendInt(buf, c.SubjectGeneration, 10)

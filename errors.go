@@ -38,6 +38,10 @@ const (
 	ReasonReplayed                       // ErrReplayed
 	ReasonStoreUnavailable               // ErrStoreUnavailable
 	ReasonNoToken                        // ErrNoToken
+	ReasonDPoPProof                      // ErrDPoPProof
+	ReasonDPoPBinding                    // ErrDPoPBinding
+	ReasonDPoPReplayed                   // ErrDPoPReplayed
+	ReasonDPoPNonce                      // ErrDPoPNonce
 
 	reasonCount // keep last: the number of reasons
 )
@@ -68,6 +72,10 @@ var reasonNames = [reasonCount]string{
 	ReasonReplayed:         "replayed",
 	ReasonStoreUnavailable: "store_unavailable",
 	ReasonNoToken:          "no_token",
+	ReasonDPoPProof:        "dpop_proof",
+	ReasonDPoPBinding:      "dpop_binding",
+	ReasonDPoPReplayed:     "dpop_replay",
+	ReasonDPoPNonce:        "dpop_nonce",
 }
 
 // String returns the stable snake_case name of r, such as "expired".
@@ -207,6 +215,29 @@ var (
 	// [RemoteKeySet.Refresh] returns; Verify itself reports a key it could
 	// not find as ErrUnknownKey.
 	ErrKeyFetch = newSentinel(ReasonKeyFetch, "key fetch failed")
+
+	// ErrDPoPProof: [Verifier.VerifyDPoP] was given no DPoP proof, more
+	// than one, or one that fails a check of RFC 9449 §4.3: its form, "typ",
+	// "alg", public "jwk", signature, "htm", "htu", "iat" or "ath". The
+	// access token itself verified.
+	ErrDPoPProof = newSentinel(ReasonDPoPProof, "invalid DPoP proof")
+
+	// ErrDPoPBinding: the token and the way it was presented disagree: a
+	// token bound to a key ("cnf", RFC 7800) given to [Verifier.Verify] as a
+	// bearer token (RFC 9449 §7.1), a token bound to another key than the
+	// proof's, a token bound by a method this package cannot check, or an
+	// unbound token presented with a DPoP proof.
+	ErrDPoPBinding = newSentinel(ReasonDPoPBinding, "token not bound to the proof's key")
+
+	// ErrDPoPReplayed: the DPoP proof's "jti" was seen before: a proof is
+	// good for one request.
+	ErrDPoPReplayed = newSentinel(ReasonDPoPReplayed, "DPoP proof already used")
+
+	// ErrDPoPNonce: the verifier hands out server nonces
+	// ([DPoPOptions].Nonces) and the proof carries none, or one it no longer
+	// accepts. The client retries with the nonce of the answer's DPoP-Nonce
+	// header (RFC 9449 §8).
+	ErrDPoPNonce = newSentinel(ReasonDPoPNonce, "DPoP proof needs a fresh server nonce")
 )
 
 // ErrClosed is returned by an [AsyncSink]'s Record, Flush and Close once it

@@ -89,7 +89,8 @@ func (is *Issuer) signing() *signingHead {
 // "aud" from [WithAudience], and, with [WithSubjectGenerations], "sgen". A
 // subject is required. Claims that contradict each other ("exp" not after
 // "iat", "nbf" after "exp"), an "iss" other than the configured one, a
-// SubjectGeneration set by the caller, private claims named like
+// SubjectGeneration set by the caller, a Confirmation.KeyThumbprint that is
+// not a SHA-256 thumbprint, private claims named like
 // registered ones or like each other (see [Claims]) and private claims
 // that cannot be encoded are refused with [ErrInvalidClaims]. A signer failure is [ErrSigning]. A
 // panic in a caller's code (a crypto.Signer, a claim's MarshalJSON) is
@@ -112,6 +113,11 @@ func (is *Issuer) issue(ctx context.Context, now time.Time, c Claims, ev *Event)
 	ev.setClaims(&c)
 	if err != nil {
 		return "", err
+	}
+	if c.Confirmation.KeyThumbprint != "" {
+		// The same attribute as a DPoP request's event: the trail joins
+		// the token's issue to the requests made with its key.
+		ev.Attrs = append(ev.Attrs, slog.String("dpop_jkt", c.Confirmation.KeyThumbprint))
 	}
 	if is.cfg.generations != nil {
 		is.stampGeneration(ctx, &c, ev)
@@ -198,6 +204,8 @@ func (is *Issuer) complete(now time.Time, c *Claims) error {
 		return fail(ReasonInvalidClaims, "empty subject")
 	case c.SubjectGeneration != 0:
 		return fail(ReasonInvalidClaims, "sgen is the issuer's to stamp (WithSubjectGenerations), never its caller's")
+	case c.Confirmation.KeyThumbprint != "" && !isThumbprint(c.Confirmation.KeyThumbprint):
+		return fail(ReasonInvalidClaims, "Confirmation.KeyThumbprint is not a base64url SHA-256 thumbprint (43 characters)")
 	case c.ExpiresAt.Unix() <= c.IssuedAt.Unix():
 		return fail(ReasonInvalidClaims, "exp %s is not after iat %s", rfc3339(c.ExpiresAt), rfc3339(c.IssuedAt))
 	case !c.NotBefore.IsZero() && c.NotBefore.Unix() >= c.ExpiresAt.Unix():

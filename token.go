@@ -28,6 +28,16 @@ type Claims struct {
 	// revocation; 0 means absent. Issue refuses a value set by its caller.
 	SubjectGeneration int64
 
+	// Confirmation is "cnf" (RFC 7800): the key the token is bound to.
+	// A token bound to a key is accepted only with a proof that its sender
+	// holds that key ([Verifier.VerifyDPoP]); [Verifier.Verify] refuses it.
+	Confirmation Confirmation
+
+	// boundOtherwise is set by the decoder when "cnf" holds a confirmation
+	// method other than "jkt" (an mTLS certificate's "x5t#S256", a "jwk"):
+	// a binding this package cannot check, so the token is refused.
+	boundOtherwise bool
+
 	// Private holds the private claims to issue. Each value is encoded with
 	// encoding/json. A name that is a registered claim, or that differs from
 	// a registered claim or from another private claim only in case ("SUB",
@@ -37,6 +47,20 @@ type Claims struct {
 	// claims with [Token.Decode] into a struct of your own.
 	Private map[string]any
 }
+
+// Confirmation is the "cnf" claim of RFC 7800, as far as this package
+// checks it.
+type Confirmation struct {
+	// KeyThumbprint is "jkt" (RFC 9449 §6.1): the RFC 7638 SHA-256
+	// thumbprint, base64url without padding, of the client's DPoP public
+	// key. Set it in the Claims given to [Issuer.Issue] to issue a
+	// DPoP-bound token ([DPoPProof].KeyThumbprint gives it for a client's
+	// proof); "" issues a bearer token.
+	KeyThumbprint string
+}
+
+// bound reports whether the claims bind the token to a key.
+func (c *Claims) bound() bool { return c.Confirmation.KeyThumbprint != "" || c.boundOtherwise }
 
 // Header is the protected JOSE header of a token, as far as this package
 // reads it. Headers that could point the verifier at another key ("jwk",

@@ -181,7 +181,7 @@ var errCacheMiss = errors.New("jwtaudit: cache miss")
 // full verification after the signature do, and fills the event as a full
 // verification would. It returns errCacheMiss, having recorded nothing in
 // the event, when the token must be verified in full.
-func (v *Verifier) verifyCached(ctx context.Context, now time.Time, e *cachedToken, ev *Event) (*Token, error) {
+func (v *Verifier) verifyCached(ctx context.Context, now time.Time, raw string, e *cachedToken, how *presented, ev *Event) (*Token, error) {
 	key, err := e.keys.findKey(ctx, e.kid, e.hasKid)
 	if err != nil || key != e.key {
 		v.cache.drop(e)
@@ -201,6 +201,9 @@ func (v *Verifier) verifyCached(ctx context.Context, now time.Time, e *cachedTok
 		v.cache.drop(e) // a full verification decides next time
 		return nil, err
 	}
+	if err := v.checkBinding(raw, &e.tok.Claims, how, ev); err != nil {
+		return nil, err
+	}
 	if err := v.checkRevocation(ctx, &e.tok.Claims, ev); err != nil {
 		if errors.Is(err, ErrRevoked) {
 			v.cache.drop(e)
@@ -209,6 +212,9 @@ func (v *Verifier) verifyCached(ctx context.Context, now time.Time, e *cachedTok
 	}
 	tok := e.tok.clone()
 	if err := v.runValidators(ctx, tok); err != nil {
+		return nil, err
+	}
+	if err := v.useProof(ctx, how); err != nil {
 		return nil, err
 	}
 	if err := v.checkReplay(ctx, &tok.Claims); err != nil {

@@ -92,7 +92,9 @@ func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 //     [ErrMissingClaim]), "nbf" ([ErrNotYetValid]), "iat"
 //     ([ErrIssuedInFuture]), "iss" ([ErrIssuer]), "aud" ([ErrAudience]),
 //     "sub" ([ErrSubject]), required claims ([ErrMissingClaim]), maximum age
-//     ([ErrTooOld]);
+//     ([ErrTooOld]); a token bound to a key ("cnf") is refused
+//     ([ErrDPoPBinding]): it is accepted only with a proof of possession,
+//     by [Verifier.VerifyDPoP];
 //  9. with [WithRevocation], the revocation store ([ErrRevoked],
 //     [ErrMissingClaim] for a token without "jti", [ErrStoreUnavailable]);
 //  10. the validators, in the order they were added;
@@ -117,10 +119,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (tok *Token, err er
 			tok, err = nil, ferr
 		}
 	}()
-	return v.verify(ctx, ev.Time, token, &ev)
+	return v.verify(ctx, ev.Time, token, &presented{}, &ev)
 }
 
-func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Event) (*Token, error) {
+func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, how *presented, ev *Event) (*Token, error) {
 	if raw == "" {
 		return nil, fail(ReasonNoToken, "no token given")
 	}
@@ -129,7 +131,7 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	}
 	if v.cache != nil {
 		if e := v.cache.get(raw); e != nil {
-			if tok, err := v.verifyCached(ctx, now, e, ev); err != errCacheMiss {
+			if tok, err := v.verifyCached(ctx, now, raw, e, how, ev); err != errCacheMiss {
 				return tok, err
 			}
 		}
@@ -162,10 +164,16 @@ func (v *Verifier) verify(ctx context.Context, now time.Time, raw string, ev *Ev
 	if err := v.checkClaims(now, &tok.Header, claims, &match, &signed.expect); err != nil {
 		return nil, err
 	}
+	if err := v.checkBinding(raw, claims, how, ev); err != nil {
+		return nil, err
+	}
 	if err := v.checkRevocation(ctx, claims, ev); err != nil {
 		return nil, err
 	}
 	if err := v.runValidators(ctx, tok); err != nil {
+		return nil, err
+	}
+	if err := v.useProof(ctx, how); err != nil {
 		return nil, err
 	}
 	if err := v.checkReplay(ctx, claims); err != nil {

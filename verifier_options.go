@@ -24,6 +24,7 @@ type verifierConfig struct {
 	revocations        RevocationStore
 	revocationPolicy   RevocationPolicy
 	replays            ReplayStore
+	dpop               *DPoP // WithDPoP
 	cacheEntries       int   // WithVerifiedCache; 0 without a cache
 	cacheBytes         int64 // WithVerifiedCache
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,7 @@ func verifyCases() []verifyCase {
 		{name: "revoked in the store", opts: []VerifierOption{WithRevocation(revokedSubject("user-42"), RevocationPolicy{})}, token: issueWith(sub), reason: ReasonRevoked},
 		{name: "revocation store unavailable", opts: []VerifierOption{WithRevocation(brokenStore{}, RevocationPolicy{})}, token: issueWith(sub), reason: ReasonStoreUnavailable},
 		{name: "replayed", opts: []VerifierOption{WithReplayGuard(usedUp{})}, token: issueWith(sub), reason: ReasonReplayed},
+		{name: "bound to a key, presented as bearer", token: issueWith(Claims{Subject: "a", Confirmation: Confirmation{KeyThumbprint: strings.Repeat("A", 43)}}), reason: ReasonDPoPBinding},
 	}
 }
 
@@ -118,6 +120,10 @@ var issueOnlyReasons = []Reason{ReasonSigning}
 // eventOnlyReasons are reasons no call returns: they mark events of their
 // own (TestRemoteKeySetFailures reaches them).
 var eventOnlyReasons = []Reason{ReasonKeyFetch}
+
+// proofReasons are reasons only VerifyDPoP and DPoP.Check produce;
+// TestDPoPChecks and TestDPoPNonces reach them.
+var proofReasons = []Reason{ReasonDPoPProof, ReasonDPoPReplayed, ReasonDPoPNonce}
 
 func TestVerifyReasons(t *testing.T) {
 	key := mustKey(t, "k1", HS256, testSecret)
@@ -197,7 +203,7 @@ func TestVerifyReasons(t *testing.T) {
 		})
 	}
 
-	for _, r := range append(issueOnlyReasons, eventOnlyReasons...) {
+	for _, r := range slices.Concat(issueOnlyReasons, eventOnlyReasons, proofReasons) {
 		reached[r] = true
 	}
 	for r := ReasonNone; r < reasonCount; r++ {

@@ -22,6 +22,9 @@ type config struct {
 	extract    func(*http.Request) (string, error)
 	onError    func(http.ResponseWriter, *http.Request, *Problem)
 	maxScanned int
+	dpop       DPoPPolicy
+	origin     string // WithOrigin: the public scheme://host of the service
+	algs       string // the DPoP proof algorithms, for challenges
 }
 
 // WithRealm sets the realm of the WWW-Authenticate answers (default
@@ -80,19 +83,29 @@ func Middleware(v *jwtaudit.Verifier, opts ...Option) func(http.Handler) http.Ha
 			panic(fmt.Sprintf("httpauth: RequireScopes: %q is not an RFC 6749 scope-token", s))
 		}
 	}
+	cfg.checkDPoP(v)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			state := &requestState{attrs: requestAttrs(r), scopes: cfg.scopes}
-			raw, malformed := cfg.credentials(r)
+			raw, scheme, malformed := cfg.credentials(r)
 			if malformed != "" {
 				state.attrs = append(state.attrs, slog.String("http_auth", malformed))
 				raw = "" // on the record as a request without a usable token
 			}
 			ctx := context.WithValue(r.Context(), stateKey, state)
-			tok, err := v.Verify(ctx, raw)
+			cfg.handOutNonce(w, v)
+			var tok *jwtaudit.Token
+			var err error
+			if req, withProof := cfg.proofRequest(r, raw, scheme); withProof {
+				tok, err = v.VerifyDPoP(ctx, raw, req)
+			} else {
+				tok, err = v.Verify(ctx, raw)
+			}
 			switch {
 			case err != nil:
-				cfg.refuse(w, r, problemFor(err, malformed != ""))
+				p := problemFor(err, malformed != "")
+				cfg.setChallenges(p, scheme)
+				cfg.refuse(w, r, p)
 			case len(cfg.scopes) > 0 && !state.scopesChecked:
 				cfg.refuse(w, r, &Problem{Status: http.StatusInternalServerError, Description: "Internal error",
 					Err: errors.New("httpauth: scopes are required but the verifier has no scope check: build it with httpauth.VerifierOptions()")})
@@ -111,9 +124,28 @@ func (c *config) refuse(w http.ResponseWriter, r *http.Request, p *Problem) {
 	c.onError(w, r, p)
 }
 
-// credentials returns the request's token, or, for a malformed request,
-// why it is malformed. No credentials at all is "", "".
-func (c *config) credentials(r *http.Request) (token, malformed string) {
+// The schemes of the Authorization header the middleware reads.
+const (
+	schemeBearer = "Bearer"
+	schemeDPoP   = "DPoP"
+)
+
+// credentials returns the request's token and the scheme it came with
+// (Bearer for a cookie, the query or an extractor), or, for a malformed
+// request, why it is malformed. No credentials at all is "", "Bearer", "".
+func (c *config) credentials(r *http.Request) (token, scheme, malformed string) {
+	token, malformed = c.findCredentials(r)
+	scheme = schemeBearer
+	if c.dpop != 0 && c.extract == nil {
+		if name, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(name, schemeDPoP) {
+			scheme = schemeDPoP
+		}
+	}
+	return token, scheme, malformed
+}
+
+// findCredentials is credentials without the scheme.
+func (c *config) findCredentials(r *http.Request) (token, malformed string) {
 	if c.extract != nil {
 		token, err := c.extract(r)
 		if err != nil {
@@ -129,16 +161,19 @@ func (c *config) credentials(r *http.Request) (token, malformed string) {
 		return "", "more than one Authorization header"
 	case len(headers) == 1:
 		scheme, rest, _ := strings.Cut(headers[0], " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			// Another scheme alone is no bearer credentials (RFC 6750
-			// §3.1); beside a bearer cookie, it is credentials in two
-			// places (below).
+		if !strings.EqualFold(scheme, schemeBearer) && (c.dpop == 0 || !strings.EqualFold(scheme, schemeDPoP)) {
+			// Another scheme alone is no credentials of this
+			// middleware's (RFC 6750 §3.1); beside a bearer cookie, it is
+			// credentials in two places (below).
 			otherScheme = true
 			break
 		}
 		rest = strings.TrimLeft(rest, " ")
 		switch {
 		case rest == "":
+			if strings.EqualFold(scheme, schemeDPoP) {
+				return "", "DPoP without a token"
+			}
 			return "", "Bearer without a token"
 		case len(rest) <= c.maxScanned && strings.ContainsAny(rest, " ,\t"):
 			// A longer value goes to the verifier, whose size limit
