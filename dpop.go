@@ -28,7 +28,8 @@ type DPoP struct {
 type DPoPOptions struct {
 	// Algorithms are the proof algorithms accepted. Default: every
 	// asymmetric algorithm of this package (RS*, PS*, ES*, EdDSA); a
-	// symmetric one is refused, since a proof's key is public.
+	// symmetric one is refused, since a proof's key is public. EdDSA also
+	// accepts proofs whose "alg" is "Ed25519", its RFC 9864 name.
 	Algorithms []Algorithm
 
 	// MaxAge is how old a proof's "iat" may be: 5 minutes when 0. Its
@@ -89,9 +90,24 @@ func NewDPoP(opts DPoPOptions) (*DPoP, error) {
 	return d, nil
 }
 
+// proofEd25519 is RFC 9864's fully specified name of EdDSA over Ed25519,
+// which WebCrypto clients (panva's dpop among them) put in their proofs.
+// A checker that accepts EdDSA accepts it too.
+const proofEd25519 Algorithm = "Ed25519"
+
 // Algorithms returns the proof algorithms accepted, for the "algs" of a
-// WWW-Authenticate challenge (RFC 9449 §7.1).
-func (d *DPoP) Algorithms() []Algorithm { return append([]Algorithm(nil), d.algorithms...) }
+// WWW-Authenticate challenge (RFC 9449 §7.1): with EdDSA, its RFC 9864
+// name "Ed25519" follows it.
+func (d *DPoP) Algorithms() []Algorithm {
+	out := make([]Algorithm, 0, len(d.algorithms)+1)
+	for _, a := range d.algorithms {
+		out = append(out, a)
+		if a == EdDSA {
+			out = append(out, proofEd25519)
+		}
+	}
+	return out
+}
 
 // Nonce returns the server nonce to hand out now, in a DPoP-Nonce header,
 // and false when the checker uses none.

@@ -62,6 +62,9 @@ func (d *DPoP) readProof(proof string) (proofClaims, Algorithm, string, error) {
 		return c, "", "", fmt.Errorf("typ %q, not %q", clip(string(h.typ)), proofType)
 	}
 	alg, known := lookupAlgorithm(h.alg)
+	if string(h.alg) == string(proofEd25519) {
+		alg, known = EdDSA, true // RFC 9864's name for EdDSA over Ed25519
+	}
 	if !known || !d.algorithms.allows(alg) {
 		return c, "", "", fmt.Errorf("alg %q is not accepted for proofs", clip(string(h.alg)))
 	}

@@ -171,6 +171,13 @@ func testDPoPChecks(t *testing.T, alg string) {
 			}
 		}
 	})
+	if alg == "EdDSA" {
+		t.Run("accepted: alg Ed25519, RFC 9864's name of EdDSA over Ed25519", func(t *testing.T) {
+			if reason, _ := f.verify(t, tok, get(proof(set("header", "alg", "Ed25519")))); reason != ReasonNone {
+				t.Errorf("Ed25519: %v", reason)
+			}
+		})
+	}
 	t.Run("10 and 11: a proof is used once", func(t *testing.T) {
 		p := proof()
 		if reason, _ := f.verify(t, tok, get(p)); reason != ReasonNone {
@@ -351,7 +358,7 @@ func TestDPoPOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := d.Algorithms(); len(got) != 10 || got[0] != RS256 || got[9] != EdDSA {
+	if got := d.Algorithms(); len(got) != 11 || got[0] != RS256 || got[9] != EdDSA || got[10] != "Ed25519" {
 		t.Errorf("default algorithms %v", got)
 	}
 	only, _ := NewDPoP(DPoPOptions{Algorithms: []Algorithm{EdDSA}, Clock: fixedClock(testNow)})

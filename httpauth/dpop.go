@@ -88,17 +88,21 @@ func (c *config) proofRequest(r *http.Request, token, scheme string) (jwtaudit.D
 	if token == "" || (scheme != schemeDPoP && c.dpop != DPoPRequired) {
 		return jwtaudit.DPoPRequest{}, false
 	}
-	req := jwtaudit.DPoPRequest{Method: r.Method, URL: c.requestURL(r)}
-	if scheme == schemeDPoP {
-		req.Proofs = r.Header.Values("DPoP")
+	req := DPoPRequest(r, c.origin)
+	if scheme != schemeDPoP {
+		req.Proofs = nil // a bearer request's proof header proves nothing
 	}
 	return req, true
 }
 
-// requestURL is the request's URI as its client addressed it, without the
-// query.
-func (c *config) requestURL(r *http.Request) string {
-	origin := c.origin
+// DPoPRequest returns what a DPoP proof sent with r is checked against:
+// its DPoP header fields, its method, and its URL as the client addressed
+// it: origin (a scheme and host, as for [WithOrigin]) and the path, or,
+// when origin is "", the request's Host with https for a request over TLS
+// and http otherwise. A token endpoint passes it to [jwtaudit.DPoP.Check]
+// before it issues a DPoP-bound token.
+func DPoPRequest(r *http.Request, origin string) jwtaudit.DPoPRequest {
+	origin = strings.TrimSuffix(origin, "/")
 	if origin == "" {
 		scheme := "http"
 		if r.TLS != nil {
@@ -106,7 +110,7 @@ func (c *config) requestURL(r *http.Request) string {
 		}
 		origin = scheme + "://" + r.Host
 	}
-	return origin + r.URL.EscapedPath()
+	return jwtaudit.DPoPRequest{Proofs: r.Header.Values("DPoP"), Method: r.Method, URL: origin + r.URL.EscapedPath()}
 }
 
 // handOutNonce gives the client the server nonce its next proof must

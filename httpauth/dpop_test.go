@@ -92,7 +92,7 @@ func dpopHeader(token string, proofs ...string) http.Header {
 func TestDPoPAnswers(t *testing.T) {
 	client, _ := dpoptest.NewClient("ES256")
 	other, _ := dpoptest.NewClient("EdDSA")
-	const algs = `algs="ES256 EdDSA"`
+	const algs = `algs="ES256 EdDSA Ed25519"`
 	for _, policy := range []DPoPPolicy{DPoPRequired, DPoPOrBearer} {
 		s := newDPoPService(t, policy, nil)
 		bound, unbound, admin := s.token(t, client.Thumbprint, "read"), s.token(t, "", "read"), s.token(t, client.Thumbprint, "admin")

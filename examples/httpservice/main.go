@@ -3,7 +3,7 @@
 // out everywhere) shared by every instance when they share a Redis, and
 // every decision on a chained audit trail.
 //
-//	go run ./examples/httpservice [-addr 127.0.0.1:8080] [-log httpservice.log] [-redis ADDR]
+//	go run ./examples/httpservice [-addr 127.0.0.1:8080] [-log httpservice.log] [-redis ADDR] [-origin https://api.example.com]
 //
 // Two demo users: alice (password wonderland, scope read) and bob
 // (password builder, scopes read and admin). The signing key is derived
@@ -14,11 +14,18 @@
 // httpservice.log` checks it.
 //
 //	POST /login              {"username":…,"password":…} → {"access_token":…,"token_type":"Bearer","expires_in":3600}
+//	                         with a DPoP header (RFC 9449 §5): a token bound to the proof's key, "token_type":"DPoP"
 //	GET  /me                 the token's subject and scopes
 //	GET  /admin              needs scope admin
 //	POST /logout             revokes the token presented
 //	POST /logout-all         revokes every token of its subject
 //	GET  /.well-known/jwks.json
+//
+// /me, /admin and the logouts take "Authorization: Bearer" with a bearer
+// token, and "Authorization: DPoP" with a DPoP-bound token and a proof
+// ("DPoP" header) made for that request by the key it is bound to. Proofs
+// name the URL the client used: behind a proxy, -origin gives the public
+// scheme and host.
 package main
 
 import (
@@ -44,18 +51,19 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	logPath := flag.String("log", "httpservice.log", "file the audit trail is appended to")
-	redisAddr := flag.String("redis", "", "Redis address for revocations shared by every instance (default: in this process only)")
+	redisAddr := flag.String("redis", "", "Redis address for revocations and DPoP proofs seen, shared by every instance (default: in this process only)")
+	origin := flag.String("origin", "", "the scheme and host clients address the service by, which DPoP proofs name (default: the request's)")
 	flag.Parse()
-	if err := run(*addr, *logPath, *redisAddr, os.Stdout); err != nil {
+	if err := run(*addr, *logPath, *redisAddr, *origin, os.Stdout); err != nil {
 		log.Fatal("httpservice: ", err)
 	}
 }
 
-func run(addr, logPath, redisAddr string, out io.Writer) error {
+func run(addr, logPath, redisAddr, origin string, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	svc, err := newService(ctx, config{
-		logPath: logPath, redisAddr: redisAddr,
+		logPath: logPath, redisAddr: redisAddr, origin: origin,
 		secret: os.Getenv("JWTAUDIT_SECRET"), chainKey: os.Getenv("JWTAUDIT_CHAIN_KEY"), out: out,
 	})
 	if err != nil {
@@ -85,6 +93,7 @@ func run(addr, logPath, redisAddr string, out io.Writer) error {
 type config struct {
 	logPath   string
 	redisAddr string
+	origin    string // -origin: what DPoP proofs name; "" for the request's
 	secret    string // JWTAUDIT_SECRET
 	chainKey  string // JWTAUDIT_CHAIN_KEY
 	out       io.Writer

@@ -70,6 +70,9 @@ func newService(ctx context.Context, cfg config) (_ *service, err error) {
 		jwtaudit.RevocationStore
 		jwtaudit.SubjectGenerations
 	}
+	// The store that remembers the DPoP proofs seen, so that each is
+	// accepted once by the whole fleet.
+	var replays jwtaudit.ReplayStore
 	if cfg.redisAddr != "" {
 		client := redis.NewClient(&redis.Options{Addr: cfg.redisAddr})
 		svc.closers = append(svc.closers, client.Close)
@@ -80,9 +83,14 @@ func newService(ctx context.Context, cfg config) (_ *service, err error) {
 			return nil, err
 		}
 		svc.closers = append([]func() error{store.Close}, svc.closers...)
-		revocations = store
+		revocations, replays = store, store
 	} else {
 		revocations = jwtaudit.NewMemoryRevocations(jwtaudit.MemoryStoreOptions{Clock: cfg.clock})
+		replays = jwtaudit.NewMemoryReplay(jwtaudit.MemoryStoreOptions{Clock: cfg.clock})
+	}
+	dpop, err := jwtaudit.NewDPoP(jwtaudit.DPoPOptions{Replays: replays, Clock: cfg.clock})
+	if err != nil {
+		return nil, err
 	}
 
 	keys, err := jwtaudit.NewKeySet(key, jwtaudit.WithAudit(trail), jwtaudit.WithClock(cfg.clock))
@@ -95,7 +103,7 @@ func newService(ctx context.Context, cfg config) (_ *service, err error) {
 		return nil, err
 	}
 	verifier, err := jwtaudit.NewVerifier(append(httpauth.VerifierOptions(), shared,
-		jwtaudit.WithRevocation(revocations, jwtaudit.RevocationPolicy{}))...)
+		jwtaudit.WithRevocation(revocations, jwtaudit.RevocationPolicy{}), jwtaudit.WithDPoP(dpop))...)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +113,14 @@ func newService(ctx context.Context, cfg config) (_ *service, err error) {
 		return nil, err
 	}
 
-	authn := httpauth.Middleware(verifier)
-	admin := httpauth.Middleware(verifier, httpauth.RequireScopes("admin"))
+	// Bearer tokens and DPoP-bound ones are both taken; a bound token
+	// only with its proof.
+	dpopPolicy := httpauth.WithDPoP(httpauth.DPoPOrBearer)
+	origin := httpauth.WithOrigin(cfg.origin)
+	authn := httpauth.Middleware(verifier, dpopPolicy, origin)
+	admin := httpauth.Middleware(verifier, dpopPolicy, origin, httpauth.RequireScopes("admin"))
 	mux := http.NewServeMux()
-	mux.Handle("POST /login", login(issuer))
+	mux.Handle("POST /login", login(issuer, dpop, cfg.origin))
 	mux.Handle("GET /me", authn(http.HandlerFunc(me)))
 	mux.Handle("GET /admin", admin(http.HandlerFunc(adminPage)))
 	mux.Handle("POST /logout", authn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -134,8 +146,10 @@ func (s *service) Close() error {
 }
 
 // login checks a demo user's password and answers with a token as RFC 6749
-// §5.1 does.
-func login(issuer *jwtaudit.Issuer) http.HandlerFunc {
+// §5.1 does. A client that sends a DPoP proof gets a token bound to the
+// proof's key (RFC 9449 §5), of type DPoP, which works only with a proof
+// of that key on every request.
+func login(issuer *jwtaudit.Issuer, dpop *jwtaudit.DPoP, origin string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Username string `json:"username"`
@@ -150,12 +164,22 @@ func login(issuer *jwtaudit.Issuer) http.HandlerFunc {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_grant"})
 			return
 		}
-		token, err := issuer.Issue(r.Context(), jwtaudit.Claims{Subject: req.Username, Private: map[string]any{"scope": u.scope}})
+		claims := jwtaudit.Claims{Subject: req.Username, Private: map[string]any{"scope": u.scope}}
+		tokenType := "Bearer"
+		if r.Header.Get("DPoP") != "" {
+			proof, err := dpop.Check(r.Context(), httpauth.DPoPRequest(r, origin))
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_dpop_proof"})
+				return
+			}
+			claims.Confirmation.KeyThumbprint, tokenType = proof.KeyThumbprint, "DPoP"
+		}
+		token, err := issuer.Issue(r.Context(), claims)
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": int(tokenTTL.Seconds())})
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": token, "token_type": tokenType, "expires_in": int(tokenTTL.Seconds())})
 	}
 }
 
