@@ -100,7 +100,7 @@ func TestDPoPAnswers(t *testing.T) {
 		proof := func(token string) string { return client.Proof("GET", url, token, s.now) }
 		replayed := proof(bound)
 		s.do(t, "GET", "/me", dpopHeader(bound, replayed))
-		s.trail.take()
+		s.trail.Take()
 		bearerChallenge := `DPoP realm="api", ` + algs
 		if policy == DPoPOrBearer {
 			bearerChallenge = `Bearer realm="api", error="invalid_token"`
@@ -150,7 +150,7 @@ func TestDPoPAnswers(t *testing.T) {
 				if wantN := map[bool]int{true: 1, false: 2}[policy == DPoPRequired]; tc.status != 200 && len(a.challenges) != wantN {
 					t.Errorf("challenges %q, want %d", a.challenges, wantN)
 				}
-				evs := s.trail.take()
+				evs := s.trail.Take()
 				if len(evs) != 1 {
 					t.Fatalf("%d events for one request", len(evs))
 				}
@@ -178,7 +178,7 @@ func TestDPoPAnswers(t *testing.T) {
 		} else if a := s.do(t, "GET", "/me", http.Header{"Authorization": {"Bearer " + unbound}}); a.status != 401 {
 			t.Errorf("an unbound bearer token under DPoPRequired: %d", a.status)
 		}
-		s.trail.take()
+		s.trail.Take()
 	}
 }
 
@@ -196,7 +196,7 @@ func TestDPoPNonceAnswers(t *testing.T) {
 	if a.status != 401 || len(a.challenges) != 1 || !strings.HasSuffix(a.challenges[0], `error="use_dpop_nonce"`) || a.nonce == "" {
 		t.Fatalf("without a nonce: %d %q nonce %q", a.status, a.challenges, a.nonce)
 	}
-	if e := s.trail.take(); len(e) != 1 || e[0].Reason != jwtaudit.ReasonDPoPNonce {
+	if e := s.trail.Take(); len(e) != 1 || e[0].Reason != jwtaudit.ReasonDPoPNonce {
 		t.Fatalf("events %v", e)
 	}
 	withNonce := func(p *dpoptest.Proof) { p.Claims["nonce"] = a.nonce }
@@ -208,7 +208,7 @@ func TestDPoPNonceAnswers(t *testing.T) {
 	if c := s.do(t, "GET", "/me", dpopHeader(tok, client.Proof("GET", s.URL+"/me", tok, s.now, withNonce))); c.status != 401 || c.nonce == a.nonce {
 		t.Fatalf("an expired nonce: %d, new nonce %q", c.status, c.nonce)
 	}
-	s.trail.take()
+	s.trail.Take()
 }
 
 // TestDPoPOrigin holds WithOrigin: the proof names the public URL, not
@@ -223,7 +223,7 @@ func TestDPoPOrigin(t *testing.T) {
 	if a := s.do(t, "GET", "/me", dpopHeader(tok, client.Proof("GET", s.URL+"/me", tok, s.now))); a.status != 401 {
 		t.Errorf("proof for the internal URL: %d", a.status)
 	}
-	s.trail.take()
+	s.trail.Take()
 }
 
 func TestDPoPMisconfigured(t *testing.T) {

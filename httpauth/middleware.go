@@ -1,7 +1,6 @@
 package httpauth
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/authctx"
 )
 
 // Option configures [Middleware].
@@ -79,20 +79,20 @@ func Middleware(v *jwtaudit.Verifier, opts ...Option) func(http.Handler) http.Ha
 		o(&cfg)
 	}
 	for _, s := range cfg.scopes {
-		if !isScopeToken(s) {
+		if !authctx.IsScopeToken(s) {
 			panic(fmt.Sprintf("httpauth: RequireScopes: %q is not an RFC 6749 scope-token", s))
 		}
 	}
 	cfg.checkDPoP(v)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			state := &requestState{attrs: requestAttrs(r), scopes: cfg.scopes}
+			state := &authctx.State{Attrs: requestAttrs(r), Scopes: cfg.scopes}
 			raw, scheme, malformed := cfg.credentials(r)
 			if malformed != "" {
-				state.attrs = append(state.attrs, slog.String("http_auth", malformed))
+				state.Attrs = append(state.Attrs, slog.String("http_auth", malformed))
 				raw = "" // on the record as a request without a usable token
 			}
-			ctx := context.WithValue(r.Context(), stateKey, state)
+			ctx := authctx.With(r.Context(), state)
 			cfg.handOutNonce(w, v)
 			var tok *jwtaudit.Token
 			var err error
@@ -106,11 +106,11 @@ func Middleware(v *jwtaudit.Verifier, opts ...Option) func(http.Handler) http.Ha
 				p := problemFor(err, malformed != "")
 				cfg.setChallenges(p, scheme)
 				cfg.refuse(w, r, p)
-			case len(cfg.scopes) > 0 && !state.scopesChecked:
+			case len(cfg.scopes) > 0 && !state.ScopesChecked:
 				cfg.refuse(w, r, &Problem{Status: http.StatusInternalServerError, Description: "Internal error",
 					Err: errors.New("httpauth: scopes are required but the verifier has no scope check: build it with httpauth.VerifierOptions()")})
 			default:
-				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, tokenKey, tok)))
+				next.ServeHTTP(w, r.WithContext(authctx.WithToken(ctx, tok)))
 			}
 		})
 	}

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/eventtest"
 	"github.com/jwtaudit/jwtaudit/internal/tokentest"
 )
 
@@ -22,34 +22,9 @@ var (
 )
 
 // events keeps what the verifier records.
-type events struct {
-	mu   sync.Mutex
-	list []jwtaudit.Event
-}
+type events = eventtest.Recorder
 
-func (e *events) Record(_ context.Context, ev jwtaudit.Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.list = append(e.list, ev)
-	return nil
-}
-
-func (e *events) take() []jwtaudit.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := e.list
-	e.list = nil
-	return out
-}
-
-func attr(ev jwtaudit.Event, key string) string {
-	for _, a := range ev.Attrs {
-		if a.Key == key {
-			return a.Value.String()
-		}
-	}
-	return ""
-}
+func attr(ev jwtaudit.Event, key string) string { return eventtest.Attr(ev, key) }
 
 // service is a ServeMux with an open route for the token's subject and an
 // admin route, behind the middleware.
@@ -166,7 +141,7 @@ func TestAnswers(t *testing.T) {
 					t.Errorf("the answer tells the client %q: %s %s", secret, a.challenge, a.text)
 				}
 			}
-			evs := s.trail.take()
+			evs := s.trail.Take()
 			if len(evs) != 1 {
 				t.Fatalf("%d events for one request", len(evs))
 			}
@@ -190,7 +165,7 @@ func TestExtractors(t *testing.T) {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		s.trail.take()
+		s.trail.Take()
 		return res.StatusCode
 	}
 	t.Run("query", func(t *testing.T) {
@@ -293,7 +268,7 @@ func TestScopesSplitOnSpaceOnly(t *testing.T) {
 			if a := s.get(t, "/admin", http.Header{"Authorization": {"Bearer " + tok}}); a.status != tc.want {
 				t.Errorf("status %d, want %d", a.status, tc.want)
 			}
-			s.trail.take()
+			s.trail.Take()
 		})
 	}
 }
@@ -324,7 +299,7 @@ func TestHugeHeader(t *testing.T) {
 	if a.status != 401 {
 		t.Errorf("status %d", a.status)
 	}
-	if evs := s.trail.take(); len(evs) != 1 || evs[0].Reason != jwtaudit.ReasonTooLarge {
+	if evs := s.trail.Take(); len(evs) != 1 || evs[0].Reason != jwtaudit.ReasonTooLarge {
 		t.Errorf("events %+v", evs)
 	}
 }

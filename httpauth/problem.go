@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jwtaudit/jwtaudit"
+	"github.com/jwtaudit/jwtaudit/internal/authctx"
 )
 
 // Problem is a refused request's answer: what the client may learn, and
@@ -40,7 +41,7 @@ func problemFor(err error, malformed bool) *Problem {
 		p.Status, p.Code, p.Description = http.StatusBadRequest, "invalid_request", "Invalid request"
 	case errors.Is(err, jwtaudit.ErrNoToken):
 		p.Status, p.Description = http.StatusUnauthorized, "Authentication required"
-	case errors.Is(err, errInsufficientScope):
+	case errors.Is(err, authctx.ErrInsufficientScope):
 		p.Status, p.Code, p.Description = http.StatusForbidden, "insufficient_scope", "Insufficient scope"
 	case errors.Is(err, jwtaudit.ErrExpired):
 		p.Status, p.Code, p.Description = http.StatusUnauthorized, "invalid_token", "Token expired"
