@@ -67,8 +67,19 @@
 // tokens one-time: only the first verification of a "jti" succeeds, later
 // ones get [ErrReplayed].
 //
+// # Proof of possession (DPoP)
+//
+// A token issued with [Claims].Confirmation is bound to a client's key
+// (RFC 9449): [Verifier.Verify] refuses it, and [Verifier.VerifyDPoP]
+// accepts it only with a proof signed by that key for the request at hand,
+// checked by a [DPoP] ([WithDPoP]) as RFC 9449 §4.3 says, each proof used
+// once. A token endpoint checks a client's proof with [DPoP.Check] and
+// binds the token it issues to the proof's key.
+//
 // The httpauth sub-package is net/http middleware: bearer tokens taken as
-// RFC 6750 says, its answers, scopes, and one audit event per request.
+// RFC 6750 says, DPoP as RFC 9449 says, its answers, scopes, and one audit
+// event per request. The grpcauth module does the same for gRPC servers,
+// as unary and stream interceptors.
 //
 // # Errors
 //

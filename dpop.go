@@ -22,6 +22,7 @@ type DPoP struct {
 	replays    ReplayStore
 	nonces     *DPoPNonces
 	clock      func() time.Time
+	keys       proofKeys // of recent proofs
 }
 
 // DPoPOptions configures [NewDPoP].

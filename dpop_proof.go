@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jwtaudit/jwtaudit/internal/jsonx"
@@ -71,7 +72,7 @@ func (d *DPoP) readProof(proof string) (proofClaims, Algorithm, string, error) {
 	if h.jwk == nil {
 		return c, "", "", errors.New(`no "jwk" header`)
 	}
-	key, err := proofKey(h.jwk, alg)
+	key, err := d.keys.key(h.jwk, alg)
 	if err != nil {
 		return c, "", "", fmt.Errorf("jwk: %w", err)
 	}
@@ -127,6 +128,40 @@ func decodeProofHeader(data []byte) (proofHeader, error) {
 		}
 	}
 	return h, r.Finish()
+}
+
+// proofKeys remembers the keys of recent proofs by their JWK's exact
+// bytes: a client signs all its proofs with one key, and parsing its JWK
+// and computing its thumbprint each time would cost a fifth of a proof's
+// check. The same bytes always make the same key, so a hit is as good as
+// a parse. At most maxProofKeys are kept; when full it starts again.
+type proofKeys struct {
+	mu   sync.Mutex
+	keys map[string]*Key // by alg, a NUL and the JWK's bytes
+}
+
+const maxProofKeys = 1024
+
+func (c *proofKeys) key(raw []byte, alg Algorithm) (*Key, error) {
+	name := make([]byte, 0, len(alg)+1+len(raw))
+	name = append(append(append(name, alg...), 0), raw...)
+	c.mu.Lock()
+	k, ok := c.keys[string(name)]
+	c.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, err := proofKey(raw, alg)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxProofKeys {
+		c.keys = make(map[string]*Key)
+	}
+	c.keys[string(name)] = k
+	c.mu.Unlock()
+	return k, nil
 }
 
 // privateJWKMembers are the JWK members that carry private material (RFC

@@ -417,3 +417,35 @@ func jsonOf(t *testing.T, v any) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestProofKeyCache holds the cache of proof keys: the same JWK bytes
+// give the same key without a parse, another alg is another entry, a
+// JWK the parser refuses is never kept, and the cache never holds more
+// than maxProofKeys.
+func TestProofKeyCache(t *testing.T) {
+	var c proofKeys
+	client, _ := dpoptest.NewClient("ES256")
+	raw := []byte(jsonOf(t, client.JWK))
+	k1, err := c.key(raw, ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2, _ := c.key(raw, ES256); k2 != k1 || k1.id != client.Thumbprint {
+		t.Errorf("a second lookup made another key, or the id %q is not the thumbprint", k1.id)
+	}
+	if _, err := c.key(raw, ES384); err == nil {
+		t.Error("a P-256 JWK accepted for ES384 after a hit for ES256")
+	}
+	if _, err := c.key([]byte(`{"kty":"EC"}`), ES256); err == nil || len(c.keys) != 1 {
+		t.Errorf("a broken JWK: %v, %d kept", err, len(c.keys))
+	}
+	for i := range maxProofKeys + 10 {
+		other, _ := dpoptest.NewClient("EdDSA")
+		if _, err := c.key([]byte(jsonOf(t, other.JWK)), EdDSA); err != nil {
+			t.Fatal(i, err)
+		}
+		if len(c.keys) > maxProofKeys {
+			t.Fatalf("%d keys kept", len(c.keys))
+		}
+	}
+}

@@ -1,5 +1,5 @@
-// Package httpauth is net/http middleware that checks a bearer token on
-// every request with a [jwtaudit.Verifier], answers the way RFC 6750 asks,
+// Package httpauth is net/http middleware that checks a bearer token, or a
+// DPoP-bound one with its proof, on every request with a [jwtaudit.Verifier], answers the way RFC 6750 asks,
 // and leaves exactly one audit event per request, with the request's
 // method, route, client address and request id in it.
 //
@@ -35,6 +35,19 @@
 // A client learns nothing else: never the reason, a key id or a claim.
 // [WithErrorHandler] replaces the answer. The verified token is in the
 // request's context: [TokenFrom].
+//
+// # DPoP
+//
+// [WithDPoP] also takes DPoP-bound tokens (RFC 9449): "Authorization: DPoP
+// <token>" with one "DPoP" proof header, checked by
+// [jwtaudit.Verifier.VerifyDPoP], under a policy: [DPoPRequired] or
+// [DPoPOrBearer]. Refusals are answered with "WWW-Authenticate: DPoP"
+// (RFC 9449 §7.1): error="invalid_dpop_proof" for the proof,
+// error="use_dpop_nonce" with a "DPoP-Nonce" header for a missing server
+// nonce, error="invalid_token" for the token, and the proof algorithms
+// accepted in algs. A token endpoint checks a client's proof with
+// [jwtaudit.DPoP.Check] on [DPoPRequest]. Behind a proxy, [WithOrigin]
+// names the scheme and host clients use, which proofs name.
 //
 // # One event per request
 //

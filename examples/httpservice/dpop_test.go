@@ -3,12 +3,20 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jwtaudit/jwtaudit/internal/dpoptest"
+	"github.com/jwtaudit/jwtaudit/internal/redistest"
 )
 
 // clientDir holds the real DPoP client: panva's dpop and jose packages,
@@ -211,4 +219,65 @@ func trailEvents(t *testing.T, path string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// TestInstancesShareDPoPProofs runs two instances behind one public
+// origin on one Redis: a proof accepted by one is refused by the other,
+// so a proof captured on its way to one instance cannot be played to
+// another.
+func TestInstancesShareDPoPProofs(t *testing.T) {
+	redis := redistest.Start(t)
+	const origin = "https://api.example"
+	start := func(name string) *httptest.Server {
+		svc, err := newService(context.Background(), config{logPath: filepath.Join(t.TempDir(), name+".log"), redisAddr: redis.Addr(),
+			origin: origin, secret: testSecret, out: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(svc)
+		t.Cleanup(func() {
+			srv.Close()
+			svc.Close()
+		})
+		return srv
+	}
+	a, b := start("a"), start("b")
+	client, err := dpoptest.NewClient("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(srv *httptest.Server, method, path, token, proof, body string) reply {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("DPoP", proof)
+		if token != "" {
+			req.Header.Set("Authorization", "DPoP "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		r := reply{status: res.StatusCode, challenge: res.Header.Get("WWW-Authenticate")}
+		_ = json.NewDecoder(res.Body).Decode(&r.body)
+		return r
+	}
+	loginProof := client.Proof("POST", origin+"/login", "", time.Now())
+	login := send(a, "POST", "/login", "", loginProof, `{"username":"alice","password":"wonderland"}`)
+	token, _ := login.body["access_token"].(string)
+	if login.status != 200 || login.body["token_type"] != "DPoP" {
+		t.Fatalf("DPoP login on a: %d %v", login.status, login.body)
+	}
+	if r := send(b, "POST", "/login", "", loginProof, `{"username":"alice","password":"wonderland"}`); r.status != 400 {
+		t.Errorf("the login proof replayed on b: %d", r.status)
+	}
+	proof := client.Proof("GET", origin+"/me", token, time.Now())
+	if r := send(a, "GET", "/me", token, proof, ""); r.status != 200 {
+		t.Fatalf("/me on a: %d %q", r.status, r.challenge)
+	}
+	if r := send(b, "GET", "/me", token, proof, ""); r.status != 401 || challengeError(r.challenge) != "invalid_dpop_proof" {
+		t.Errorf("the proof replayed on b: %d %q", r.status, r.challenge)
+	}
+	if r := send(b, "GET", "/me", token, client.Proof("GET", origin+"/me", token, time.Now()), ""); r.status != 200 {
+		t.Errorf("a fresh proof on b: %d %q", r.status, r.challenge)
+	}
 }
