@@ -449,3 +449,41 @@ func TestProofKeyCache(t *testing.T) {
 		}
 	}
 }
+
+// TestDPoPThroughTheVerifiedCache: a token answered from the verified-token
+// cache is held to its binding and its proof all the same.
+func TestDPoPThroughTheVerifiedCache(t *testing.T) {
+	rec := &captureSink{}
+	d, _ := NewDPoP(DPoPOptions{Clock: fixedClock(testNow)})
+	key := mustKey(t, "k1", HS256, testSecret)
+	shared := Options(WithKeys(key), WithAudit(rec), WithClock(fixedClock(testNow)))
+	is, _ := NewIssuer(shared)
+	v, err := NewVerifier(shared, WithDPoP(d), WithVerifiedCache(100, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _ := dpoptest.NewClient("ES256")
+	ctx := context.Background()
+	raw, _ := is.Issue(ctx, Claims{Subject: "alice", Confirmation: Confirmation{KeyThumbprint: client.Thumbprint}})
+	trackToken(raw)
+	rec.take()
+	used := client.Proof("GET", dpopURL, raw, testNow)
+	for i, tc := range []struct {
+		proof  string
+		reason Reason
+	}{
+		{used, ReasonNone},
+		{client.Proof("GET", dpopURL, raw, testNow), ReasonNone},
+		{used, ReasonDPoPReplayed},
+		{client.Proof("POST", dpopURL, raw, testNow), ReasonDPoPProof},
+	} {
+		_, err := v.VerifyDPoP(ctx, raw, get(tc.proof))
+		e := rec.only(t)
+		if ReasonOf(err) != tc.reason || (i > 0 && !e.Cached) {
+			t.Errorf("request %d: %v, cached %v; want %v from the cache", i, err, e.Cached, tc.reason)
+		}
+	}
+	if _, err := v.Verify(ctx, raw); !errors.Is(err, ErrDPoPBinding) || !rec.only(t).Cached {
+		t.Errorf("the cached bound token as a bearer token: %v", err)
+	}
+}

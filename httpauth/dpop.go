@@ -49,7 +49,10 @@ func WithDPoP(policy DPoPPolicy) Option {
 // service behind a proxy or a load balancer that ends TLS. Without it the
 // origin is the request's Host header, with https for a request that came
 // over TLS and http for the others. Forwarded headers are never trusted
-// for it. Middleware panics on an origin with a path, query or user.
+// for it. Set it in production: the Host header is the client's to
+// choose, so without it a proof made for another service that accepts
+// the same tokens (another host) passes the "htu" check here. Middleware
+// panics on an origin with a path, query or user.
 func WithOrigin(origin string) Option { return func(c *config) { c.origin = origin } }
 
 // checkDPoP holds the DPoP options to the verifier, when Middleware is
